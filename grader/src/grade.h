@@ -1,0 +1,140 @@
+/* grade.h — the grader's pipeline: manifest -> stages -> checks -> report.
+ *
+ * An exercise (read from exercises/exNN-slug/exercise.ini) declares programs to
+ * build and checks to judge. Each stage fills in the status, score and message
+ * of its own checks; a report turns checks into text or JSON and knows nothing
+ * of how a check was run.
+ */
+#ifndef ALAB_GRADE_H
+#define ALAB_GRADE_H
+
+#include "util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- manifest: an INI file of [kind name] sections with key = value lines ---- */
+
+typedef struct {
+    char *key, *value;
+} ini_pair_t;
+
+typedef struct {
+    char *kind;  /* "exercise", "program", "check" */
+    char *name;  /* "" for [exercise] */
+    int line;    /* where the section starts, for error messages */
+    ini_pair_t *pairs;
+    size_t npairs;
+} ini_section_t;
+
+typedef struct {
+    ini_section_t *sections;
+    size_t nsections;
+} ini_t;
+
+/* Parses text; on a syntax error returns false with *err set ("line 12: ..."). */
+bool ini_parse(const char *text, ini_t *ini, char **err);
+const char *ini_get(const ini_section_t *s, const char *key); /* NULL if absent */
+void ini_free(ini_t *ini);
+
+/* ---- exercise ---- */
+
+typedef enum { CHECK_PENDING, CHECK_PASS, CHECK_FAIL, CHECK_SKIP } check_status_t;
+
+typedef enum { VARIANT_PLAIN, VARIANT_TSAN, VARIANT_REFERENCE, NVARIANTS } variant_t;
+
+typedef struct program {
+    char *name;
+    bool is_check;       /* kind = check: a Check suite linked with the harness main */
+    strvec_t sources;    /* absolute paths of kit sources */
+    double timeout_s;
+    bool optional;       /* may be missing (hidden tests in a student handout) */
+    bool available;      /* every source exists */
+    bool wanted[NVARIANTS];
+    char *binary[NVARIANTS]; /* built executables, NULL until built */
+} program_t;
+
+typedef struct check {
+    char *id, *title, *stage, *doc, *visibility;
+    double points;
+    bool bonus;               /* extra credit: not earning it is not a failure */
+    const ini_section_t *sec; /* stage-specific keys */
+    strvec_t depends;         /* ids of checks that must pass first */
+    strvec_t cases;           /* test cases, for kind = check programs */
+    program_t *program;
+    /* result */
+    check_status_t status;
+    double score;
+    char *message;            /* one or a few sentences for the student */
+    char *where;              /* the student's file:line when known */
+    char *details;            /* longer evidence: a trimmed report, compiler output */
+} check_t;
+
+typedef struct {
+    char *root;         /* the kit's root directory */
+    char *dir;          /* this exercise's directory */
+    char *id, *slug, *title;
+    strvec_t student_files; /* base names, e.g. pool.c */
+    char *solution, *skeleton, *cflags, *walkthrough;
+    program_t *programs;
+    size_t nprograms;
+    check_t *checks;
+    size_t nchecks;
+    ini_t ini;
+} exercise_t;
+
+/* Finds the exercise that spec names (6, 06, ex06, mtpool, ex06-mtpool) below
+ * root/exercises; NULL if none. *all gets the list for an error message. */
+char *exercise_find(const char *root, const char *spec, char **all);
+/* Loads dir/exercise.ini; exits with status 2 and a one-line reason if it is wrong. */
+void exercise_load(exercise_t *ex, const char *root, const char *dir);
+check_t *exercise_check(exercise_t *ex, const char *id);
+program_t *exercise_program(exercise_t *ex, const char *name);
+double exercise_max_points(const exercise_t *ex);
+
+/* ---- one grading run ---- */
+
+enum { STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_TSAN, STAGE_VALGRIND, STAGE_PERF, NSTAGES };
+extern const char *const stage_names[NSTAGES];
+
+typedef struct {
+    exercise_t *ex;
+    char *src_dir;      /* the student's directory, absolute */
+    char *src_display;  /* how the student wrote it (work/ex06), used in messages */
+    char *workdir;      /* private scratch directory of this run */
+    char *token;        /* random, names the records the harness writes for us */
+    uint64_t seed;      /* for randomized (hidden) tests */
+    bool have_valgrind, have_clang;
+    double stage_seconds[NSTAGES];
+    bool stage_ran[NSTAGES];
+    int run_counter;    /* names scratch directories and result files */
+    bool quiet;         /* no progress lines on stderr */
+} grading_t;
+
+/* Stages: each judges the checks of its stage that are still pending. */
+void stage_build(grading_t *g);
+void stage_rules(grading_t *g);
+void stage_tests(grading_t *g);
+void stage_tsan(grading_t *g);
+void stage_valgrind(grading_t *g);
+void stage_perf(grading_t *g);
+
+/* Marks check c failed, passed or skipped with a message (printf-style). */
+void check_fail(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void check_pass(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void check_skip(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when c may run: pending, and every check it depends on passed. Otherwise
+ * marks it skipped with the reason. */
+bool check_ready(grading_t *g, check_t *c);
+
+/* ---- reports ---- */
+
+double grading_score(const exercise_t *ex, double *max, double *bonus);
+bool grading_all_passed(const exercise_t *ex);
+void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color);
+/* Gradescope's results.json schema; returns the JSON text (caller frees). */
+char *report_json(const grading_t *g, double elapsed);
+
+#endif

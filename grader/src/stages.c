@@ -1,0 +1,907 @@
+/* stages.c — build, rules, tests, tsan, valgrind and perf: each judges its own
+ * checks. Every process that compiles or runs student code goes through
+ * run_sandboxed(); a verdict comes from an exit status or from a result record
+ * carrying this run's token, never from what the student's code printed. */
+#define _GNU_SOURCE
+#include "diag.h"
+#include "grade.h"
+#include "run.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef HARNESS_CFLAGS
+#define HARNESS_CFLAGS "-pthread"
+#endif
+#ifndef HARNESS_LIBS
+#define HARNESS_LIBS "-lcheck_pic -lrt -lm -lsubunit -ljansson -pthread"
+#endif
+
+const char *const stage_names[NSTAGES] = {"build", "rules", "tests", "tsan", "valgrind", "perf"};
+static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "reference"};
+
+/* ---- checks ---- */
+
+static void check_set(check_t *c, check_status_t st, double score, const char *fmt, va_list ap)
+{
+    c->status = st;
+    c->score = score;
+    free(c->message);
+    if (vasprintf(&c->message, fmt, ap) < 0)
+        die("out of memory");
+}
+
+void check_fail(check_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    check_set(c, CHECK_FAIL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void check_pass(check_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    check_set(c, CHECK_PASS, c->points, fmt, ap);
+    va_end(ap);
+}
+
+void check_skip(check_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    check_set(c, CHECK_SKIP, 0, fmt, ap);
+    va_end(ap);
+}
+
+bool check_ready(grading_t *g, check_t *c)
+{
+    if (c->status != CHECK_PENDING)
+        return false;
+    for (size_t i = 0; i < c->depends.n; i++) {
+        check_t *d = exercise_check(g->ex, c->depends.v[i]);
+        if (d->status != CHECK_PASS) {
+            check_skip(c, "not run: it needs %s to pass first, and it %s", d->id,
+                       d->status == CHECK_SKIP ? "was skipped" : "failed");
+            return false;
+        }
+    }
+    if (c->program != NULL && !c->program->available) {
+        check_skip(c, "not run: this copy of the kit does not have these tests");
+        return false;
+    }
+    return true;
+}
+
+static void set_evidence(check_t *c, const diag_t *d)
+{
+    free(c->where);
+    free(c->details);
+    c->where = d->where != NULL ? xstrdup(d->where) : NULL;
+    c->details = d->details != NULL ? xstrdup(d->details) : NULL;
+}
+
+/* ---- running things ---- */
+
+/* A fresh, empty scratch directory for one process. */
+static char *new_rundir(grading_t *g, const char *what)
+{
+    char *d = xasprintf("%s/runs/%03d-%s", g->workdir, ++g->run_counter, what);
+    mkdir_p(d);
+    return d;
+}
+
+/* The environment of every process the grader starts: nothing of the caller's. */
+static void base_env(strvec_t *env, const char *rundir)
+{
+    sv_push(env, "PATH=/usr/local/bin:/usr/bin:/bin");
+    sv_push(env, "LANG=C.UTF-8");
+    sv_pushf(env, "HOME=%s", rundir);
+    sv_pushf(env, "TMPDIR=%s", rundir);
+}
+
+static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, const char *cwd,
+                   double timeout_s, bool sanitizer, run_result_t *res)
+{
+    (void)g;
+    run_spec_t spec = {
+        .argv = (const char *const *)argv->v,
+        .env = (const char *const *)env->v,
+        .cwd = cwd,
+        .timeout_s = timeout_s,
+        .cpu_s = (unsigned long)(timeout_s * 2 + 10),
+        .as_mb = sanitizer ? 0 : 16384, /* ThreadSanitizer needs its shadow memory */
+    };
+    return run_sandboxed(&spec, res);
+}
+
+/* ---- build ---- */
+
+static void push_cflags(grading_t *g, strvec_t *argv, variant_t v)
+{
+    exercise_t *ex = g->ex;
+    sv_push_words(argv, ex->cflags);
+    if (v == VARIANT_TSAN) {
+        sv_push(argv, "-fsanitize=thread");
+        sv_push(argv, "-O1");
+    }
+    sv_pushf(argv, "-I%s", ex->dir);
+    sv_pushf(argv, "-I%s/tests", ex->dir);
+    sv_pushf(argv, "-I%s/grader/harness", ex->root);
+    sv_push_words(argv, HARNESS_CFLAGS);
+    /* Paths in debug info as a person knows them: the student's directory as
+     * they wrote it, kit files relative to the kit. */
+    sv_pushf(argv, "-fdebug-prefix-map=%s/src=%s", g->workdir, g->src_display);
+    sv_pushf(argv, "-fdebug-prefix-map=%s/ref=%s", g->workdir, ex->solution + strlen(ex->root) + 1);
+    sv_pushf(argv, "-fdebug-prefix-map=%s/=", ex->root);
+}
+
+static const char *compiler_for(variant_t v)
+{
+    return v == VARIANT_TSAN ? "clang" : "gcc";
+}
+
+/* Compiles one source to obj; output goes to *out (caller frees). */
+static bool compile(grading_t *g, variant_t v, const char *src, const char *obj, char **out)
+{
+    strvec_t argv = {0}, env = {0};
+    sv_push(&argv, compiler_for(v));
+    push_cflags(g, &argv, v);
+    sv_push(&argv, "-c");
+    sv_push(&argv, src);
+    sv_push(&argv, "-o");
+    sv_push(&argv, obj);
+    char *rundir = new_rundir(g, "cc");
+    base_env(&env, rundir);
+    run_result_t res;
+    run_in(g, &argv, &env, rundir, 120, false, &res);
+    bool ok = res.started && res.exited && res.exit_code == 0 && is_file(obj);
+    *out = xasprintf("%s%s", res.output, res.timed_out ? "\n(the compiler was stopped: time limit)" : "");
+    run_result_free(&res);
+    sv_free(&argv);
+    sv_free(&env);
+    free(rundir);
+    return ok;
+}
+
+/* Compiler output names files in our scratch copy: show the student's paths. */
+static char *student_paths(grading_t *g, const char *text)
+{
+    char *from = xasprintf("%s/src/", g->workdir);
+    char *to = xasprintf("%s/", g->src_display);
+    char *s = str_replace_all(text, from, to);
+    free(from);
+    free(to);
+    return s;
+}
+
+static bool link_program(grading_t *g, variant_t v, const strvec_t *objs, const char *bin, char **out)
+{
+    strvec_t argv = {0}, env = {0};
+    sv_push(&argv, compiler_for(v));
+    if (v == VARIANT_TSAN)
+        sv_push(&argv, "-fsanitize=thread");
+    for (size_t i = 0; i < objs->n; i++)
+        sv_push(&argv, objs->v[i]);
+    sv_push(&argv, "-o");
+    sv_push(&argv, bin);
+    sv_push_words(&argv, HARNESS_LIBS);
+    char *rundir = new_rundir(g, "ld");
+    base_env(&env, rundir);
+    run_result_t res;
+    run_in(g, &argv, &env, rundir, 120, false, &res);
+    bool ok = res.started && res.exited && res.exit_code == 0 && is_file(bin);
+    *out = xstrdup(res.output);
+    run_result_free(&res);
+    sv_free(&argv);
+    sv_free(&env);
+    free(rundir);
+    return ok;
+}
+
+/* Which variants of which programs the pending checks need. */
+static void plan_builds(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        program_t *p = c->program;
+        if (p == NULL || !p->available)
+            continue;
+        if (strcmp(c->stage, "tsan") == 0)
+            p->wanted[VARIANT_TSAN] = true;
+        else
+            p->wanted[VARIANT_PLAIN] = true;
+        if (strcmp(c->stage, "perf") == 0)
+            p->wanted[VARIANT_REFERENCE] = true;
+    }
+    if (!g->have_clang)
+        for (size_t i = 0; i < ex->nprograms; i++)
+            ex->programs[i].wanted[VARIANT_TSAN] = false;
+}
+
+/* Kit objects (harness + program sources) for a variant; a failure here is the
+ * kit's fault, so the grader stops with status 2. */
+static void build_kit_objects(grading_t *g, program_t *p, variant_t v, strvec_t *objs)
+{
+    strvec_t srcs = {0};
+    sv_pushf(&srcs, "%s/grader/harness/alab.c", g->ex->root);
+    if (p->is_check)
+        sv_pushf(&srcs, "%s/grader/harness/check_main.c", g->ex->root);
+    for (size_t i = 0; i < p->sources.n; i++)
+        sv_push(&srcs, p->sources.v[i]);
+    for (size_t i = 0; i < srcs.n; i++) {
+        char *obj = xasprintf("%s/obj/%s/%s-%s.o", g->workdir, variant_names[v], p->name,
+                              path_basename(srcs.v[i]));
+        char *out = NULL;
+        if (!compile(g, v, srcs.v[i], obj, &out)) {
+            diag_t d;
+            strvec_t none = {0};
+            bool have = diag_compiler(out, &none, &d);
+            die("the kit's %s does not compile (%s build): %s", srcs.v[i], variant_names[v],
+                have ? d.message : str_trim(out));
+        }
+        sv_push(objs, obj);
+        free(obj);
+        free(out);
+    }
+    sv_free(&srcs);
+}
+
+void stage_build(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    check_t *c = exercise_check(ex, "build");
+    if (c == NULL)
+        die("%s/exercise.ini: every exercise needs a [check build]", ex->dir);
+    plan_builds(g);
+
+    /* The student's files, copied: only the ones the manifest names. */
+    char *src = xasprintf("%s/src", g->workdir), *ref = xasprintf("%s/ref", g->workdir);
+    mkdir_p(src);
+    mkdir_p(ref);
+    for (size_t i = 0; i < ex->student_files.n; i++) {
+        const char *name = ex->student_files.v[i];
+        char *from = path_join(g->src_dir, name), *to = path_join(src, name);
+        if (!is_file(from)) {
+            check_fail(c, "%s/%s is missing: exercise %s is graded on %s", g->src_display, name,
+                       ex->id, name);
+            free(from);
+            free(to);
+            goto out;
+        }
+        if (!copy_file(from, to))
+            die("cannot copy %s", from);
+        free(from);
+        free(to);
+        from = path_join(ex->solution, name);
+        to = path_join(ref, name);
+        if (!copy_file(from, to))
+            die("the reference solution %s is missing", from);
+        free(from);
+        free(to);
+    }
+
+    for (int v = 0; v < NVARIANTS; v++) {
+        bool any = false;
+        for (size_t i = 0; i < ex->nprograms; i++)
+            any |= ex->programs[i].wanted[v];
+        if (!any && v != VARIANT_PLAIN)
+            continue;
+        char *objdir = xasprintf("%s/obj/%s", g->workdir, variant_names[v]);
+        mkdir_p(objdir);
+        char *bindir = xasprintf("%s/bin", g->workdir);
+        mkdir_p(bindir);
+        /* the student's (or, for the reference variant, the solution's) objects */
+        strvec_t student_objs = {0};
+        bool ok = true;
+        for (size_t i = 0; i < ex->student_files.n && ok; i++) {
+            const char *name = ex->student_files.v[i];
+            char *from = xasprintf("%s/%s", v == VARIANT_REFERENCE ? ref : src, name);
+            char *obj = xasprintf("%s/%s.o", objdir, name);
+            char *out = NULL;
+            if (!compile(g, (variant_t)v, from, obj, &out)) {
+                ok = false;
+                if (v == VARIANT_REFERENCE)
+                    die("the reference solution does not compile: %s", out);
+                check_t *target = c;
+                diag_t d;
+                char *shown = student_paths(g, out);
+                bool have = diag_compiler(shown, &ex->student_files, &d);
+                if (v == VARIANT_TSAN) {
+                    /* gcc accepted it; clang did not: only the tsan checks fail */
+                    for (size_t k = 0; k < ex->nchecks; k++)
+                        if (strcmp(ex->checks[k].stage, "tsan") == 0 && ex->checks[k].status == CHECK_PENDING) {
+                            check_fail(&ex->checks[k], "clang could not compile %s for ThreadSanitizer: %s",
+                                       name, have ? d.message : "see the details");
+                            if (have)
+                                set_evidence(&ex->checks[k], &d);
+                        }
+                } else {
+                    check_fail(target, "%s does not compile: %s", name, have ? d.message : str_trim(shown));
+                    if (have)
+                        set_evidence(target, &d);
+                    else
+                        target->details = xstrdup(shown);
+                }
+                if (have)
+                    diag_free(&d);
+                free(shown);
+            } else if (v == VARIANT_PLAIN && strstr(out, "warning:") != NULL) {
+                free(c->details);
+                c->details = student_paths(g, out); /* shown, not graded */
+            }
+            sv_push(&student_objs, obj);
+            free(from);
+            free(obj);
+            free(out);
+        }
+        for (size_t i = 0; i < ex->nprograms && ok; i++) {
+            program_t *p = &ex->programs[i];
+            if (!p->wanted[v])
+                continue;
+            strvec_t objs = {0};
+            build_kit_objects(g, p, (variant_t)v, &objs);
+            for (size_t k = 0; k < student_objs.n; k++)
+                sv_push(&objs, student_objs.v[k]);
+            char *bin = xasprintf("%s/%s.%s", bindir, p->name, variant_names[v]);
+            char *out = NULL;
+            if (link_program(g, (variant_t)v, &objs, bin, &out)) {
+                p->binary[v] = xstrdup(bin);
+            } else if (v == VARIANT_REFERENCE) {
+                die("the reference solution does not link with %s: %s", p->name, out);
+            } else if (v == VARIANT_PLAIN && c->status == CHECK_PENDING) {
+                diag_t d;
+                char *shown = student_paths(g, out);
+                bool have = diag_compiler(shown, &ex->student_files, &d);
+                check_fail(c, "the program %s does not link: %s (is a function of %s missing or "
+                           "misspelled?)", p->name, have ? d.message : str_trim(shown),
+                           ex->student_files.v[0]);
+                c->details = xstrdup(shown);
+                if (have)
+                    diag_free(&d);
+                free(shown);
+                ok = false;
+            }
+            free(bin);
+            free(out);
+            sv_free(&objs);
+        }
+        sv_free(&student_objs);
+        free(objdir);
+        free(bindir);
+    }
+    if (c->status == CHECK_PENDING)
+        check_pass(c, "%s compiled%s", ex->student_files.v[0],
+                   c->details != NULL ? " (with warnings: see the details)" : "");
+out:
+    free(src);
+    free(ref);
+}
+
+/* ---- rules ---- */
+
+void stage_rules(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, "rules") != 0 || !check_ready(g, c))
+            continue;
+        strvec_t forbid = {0};
+        sv_push_words(&forbid, ini_get(c->sec, "forbid"));
+        strbuf_t found = {0};
+        for (size_t f = 0; f < ex->student_files.n; f++) {
+            strvec_t argv = {0}, env = {0};
+            sv_push(&argv, "nm");
+            sv_push(&argv, "-u");
+            sv_pushf(&argv, "%s/obj/plain/%s.o", g->workdir, ex->student_files.v[f]);
+            char *rundir = new_rundir(g, "nm");
+            base_env(&env, rundir);
+            run_result_t res;
+            run_in(g, &argv, &env, rundir, 30, false, &res);
+            if (!res.started || !res.exited || res.exit_code != 0)
+                die("nm failed on %s: %s", ex->student_files.v[f], res.output);
+            /* lines: "                 U symbol" */
+            char *save = NULL;
+            for (char *l = strtok_r(res.output, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+                char *sym = strrchr(str_trim(l), ' ');
+                sym = sym != NULL ? sym + 1 : l;
+                for (size_t k = 0; k < forbid.n; k++)
+                    if (fnmatch(forbid.v[k], sym, 0) == 0 && strstr(found.s != NULL ? found.s : "", sym) == NULL)
+                        sb_printf(&found, "%s%s", found.len ? ", " : "", sym);
+            }
+            run_result_free(&res);
+            sv_free(&argv);
+            sv_free(&env);
+            free(rundir);
+        }
+        if (found.len > 0)
+            check_fail(c, "%s uses %s, which the rules of this exercise forbid", ex->student_files.v[0],
+                       found.s);
+        else
+            check_pass(c, "no forbidden symbol");
+        free(found.s);
+        sv_free(&forbid);
+    }
+}
+
+/* ---- test programs and their result records ---- */
+
+typedef struct {
+    char *name;
+    bool have_result, done, passed;
+    char *rtype, *msg, *file;
+    int line;
+} case_result_t;
+
+typedef struct {
+    run_result_t run;
+    case_result_t *cases;
+    size_t ncases;
+    char *rundir;
+    char *results_path;
+} prog_run_t;
+
+static void prog_run_free(prog_run_t *pr)
+{
+    run_result_free(&pr->run);
+    for (size_t i = 0; i < pr->ncases; i++) {
+        free(pr->cases[i].name);
+        free(pr->cases[i].rtype);
+        free(pr->cases[i].msg);
+        free(pr->cases[i].file);
+    }
+    free(pr->cases);
+    free(pr->rundir);
+    free(pr->results_path);
+}
+
+static case_result_t *find_case(prog_run_t *pr, const char *name)
+{
+    for (size_t i = 0; i < pr->ncases; i++)
+        if (strcmp(pr->cases[i].name, name) == 0)
+            return &pr->cases[i];
+    return NULL;
+}
+
+/* Reads the records carrying our token; anything else in the file is ignored. */
+static void read_records(grading_t *g, prog_run_t *pr)
+{
+    char *text = read_file(pr->results_path, NULL);
+    if (text == NULL)
+        return;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+        json_t *rec = json_loads(l, 0, NULL);
+        if (rec == NULL)
+            continue;
+        const char *tok = json_string_value(json_object_get(rec, "token"));
+        const char *kind = json_string_value(json_object_get(rec, "kind"));
+        if (tok != NULL && kind != NULL && strcmp(tok, g->token) == 0) {
+            const char *name = json_string_value(json_object_get(rec, strcmp(kind, "done") == 0 ? "test" : "case"));
+            case_result_t *cr = name != NULL ? find_case(pr, name) : NULL;
+            if (cr != NULL && strcmp(kind, "done") == 0) {
+                cr->done = true;
+            } else if (cr != NULL && strcmp(kind, "result") == 0 && !cr->have_result) {
+                cr->have_result = true;
+                const char *rt = json_string_value(json_object_get(rec, "rtype"));
+                cr->rtype = xstrdup(rt != NULL ? rt : "error");
+                cr->passed = strcmp(cr->rtype, "pass") == 0;
+                const char *m = json_string_value(json_object_get(rec, "msg"));
+                cr->msg = xstrdup(m != NULL ? m : "");
+                const char *f = json_string_value(json_object_get(rec, "file"));
+                cr->file = xstrdup(f != NULL ? f : "");
+                const char *ln = json_string_value(json_object_get(rec, "line"));
+                cr->line = ln != NULL ? atoi(ln) : 0;
+            }
+        }
+        json_decref(rec);
+    }
+    free(text);
+}
+
+/* Runs program binary with the given cases, optionally under a wrapper
+ * (valgrind ...), with extra environment. */
+static void run_program(grading_t *g, const char *binary, const strvec_t *cases, const strvec_t *wrapper,
+                        const strvec_t *extra_env, double timeout_s, bool sanitizer, const char *what,
+                        prog_run_t *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->rundir = new_rundir(g, what);
+    /* Results live outside the process's working directory. */
+    pr->results_path = xasprintf("%s/results/%03d-%s.jsonl", g->workdir, g->run_counter, what);
+    char *resdir = xasprintf("%s/results", g->workdir);
+    mkdir_p(resdir);
+    free(resdir);
+    pr->cases = xcalloc(cases->n, sizeof *pr->cases);
+    for (size_t i = 0; i < cases->n; i++)
+        pr->cases[pr->ncases++].name = xstrdup(cases->v[i]);
+
+    strvec_t argv = {0}, env = {0};
+    for (size_t i = 0; wrapper != NULL && i < wrapper->n; i++)
+        sv_push(&argv, wrapper->v[i]);
+    sv_push(&argv, binary);
+    for (size_t i = 0; i < cases->n; i++)
+        sv_push(&argv, cases->v[i]);
+    base_env(&env, pr->rundir);
+    sv_pushf(&env, "ALAB_RESULT=%s", pr->results_path);
+    sv_pushf(&env, "ALAB_TOKEN=%s", g->token);
+    sv_pushf(&env, "ALAB_SEED=%llu", (unsigned long long)g->seed);
+    sv_push(&env, "CK_FORK=yes");
+    for (size_t i = 0; extra_env != NULL && i < extra_env->n; i++)
+        sv_push(&env, extra_env->v[i]);
+    run_in(g, &argv, &env, pr->rundir, timeout_s, sanitizer, &pr->run);
+    read_records(g, pr);
+    sv_free(&argv);
+    sv_free(&env);
+}
+
+/* Check's words for how a test ended, as a sentence. */
+static char *describe_case_error(const case_result_t *cr)
+{
+    int n;
+    if (strstr(cr->msg, "Test timeout expired") != NULL)
+        return xasprintf("test %s did not finish in its time limit: an infinite loop, a deadlock, "
+                         "or a thread waiting for a lock nobody releases?",
+                         cr->name);
+    if (sscanf(cr->msg, "Received signal %d", &n) == 1)
+        return xasprintf("test %s crashed: %s", cr->name, cr->msg);
+    if (sscanf(cr->msg, "Early exit with return value %d", &n) == 1)
+        return xasprintf("test %s ended early with exit status %d%s", cr->name, n,
+                         n == 66 ? " (ThreadSanitizer found a problem)"
+                         : n == 99 ? " (memcheck found an error)" : ": does your code call exit()?");
+    return xasprintf("test %s: %s", cr->name, cr->msg);
+}
+
+/* Judges the cases of check c from one run; fills *why with the first failure. */
+static bool cases_passed(grading_t *g, check_t *c, prog_run_t *pr, char **why, bool *crashed,
+                         char **crashed_case)
+{
+    (void)g;
+    *crashed = false;
+    for (size_t i = 0; i < c->cases.n; i++) {
+        case_result_t *cr = find_case(pr, c->cases.v[i]);
+        if (cr == NULL || !cr->have_result) {
+            char *end = run_describe_end(&pr->run);
+            *why = xasprintf("test %s produced no result: the test program %s%s", c->cases.v[i], end,
+                             pr->run.output_cut ? " (and printed so much that its output was cut)" : "");
+            free(end);
+            return false;
+        }
+        if (!cr->passed) {
+            if (strcmp(cr->rtype, "failure") == 0)
+                *why = xasprintf("%s", cr->msg);
+            else {
+                *why = describe_case_error(cr);
+                if (strstr(cr->msg, "Received signal") != NULL) {
+                    *crashed = true;
+                    *crashed_case = cr->name;
+                }
+            }
+            return false;
+        }
+        if (!cr->done) {
+            *why = xasprintf("test %s ended before its last line yet reported success: does "
+                             "your code call exit()?",
+                             cr->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *const vg_base[] = {
+    "valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+    "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "--fullpath-after=",
+    "--num-callers=24", NULL};
+
+static void push_valgrind(strvec_t *w, const char *rundir)
+{
+    for (size_t i = 0; vg_base[i] != NULL; i++)
+        sv_push(w, vg_base[i]);
+    sv_pushf(w, "--log-file=%s/vg.%%p", rundir);
+}
+
+/* All files in dir whose name starts with prefix, concatenated. */
+static char *read_logs(const char *dir, const char *prefix)
+{
+    strbuf_t sb = {0};
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!str_starts_with(e->d_name, prefix))
+                continue;
+            char *p = path_join(dir, e->d_name);
+            char *t = read_file(p, NULL);
+            if (t != NULL) {
+                sb_append(&sb, t);
+                sb_append(&sb, "\n");
+                free(t);
+            }
+            free(p);
+        }
+        closedir(d);
+    }
+    return sb_take(&sb);
+}
+
+/* A test crashed: run it alone, in-process, under memcheck, to say where. */
+static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *case_name)
+{
+    if (!g->have_valgrind)
+        return;
+    strvec_t one = {0}, wrapper = {0}, env = {0};
+    sv_push(&one, case_name);
+    char *rundir = new_rundir(g, "locate");
+    push_valgrind(&wrapper, rundir);
+    sv_push(&env, "ALAB_NOFORK=1");
+    prog_run_t pr;
+    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, 60, false, "locate", &pr);
+    char *log = read_logs(rundir, "vg.");
+    diag_t d;
+    if (diag_valgrind(log, &g->ex->student_files, &d) && d.where != NULL) {
+        char *m = xasprintf("%s; memcheck saw it first: %s", c->message, d.message);
+        free(c->message);
+        c->message = m;
+        set_evidence(c, &d);
+        diag_free(&d);
+    }
+    free(log);
+    prog_run_free(&pr);
+    free(rundir);
+    sv_free(&one);
+    sv_free(&wrapper);
+    sv_free(&env);
+}
+
+void stage_tests(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t pi = 0; pi < ex->nprograms; pi++) {
+        program_t *p = &ex->programs[pi];
+        strvec_t cases = {0};
+        for (size_t i = 0; i < ex->nchecks; i++) {
+            check_t *c = &ex->checks[i];
+            if (c->program == p && strcmp(c->stage, "tests") == 0 && check_ready(g, c))
+                for (size_t k = 0; k < c->cases.n; k++)
+                    if (!sv_contains(&cases, c->cases.v[k]))
+                        sv_push(&cases, c->cases.v[k]);
+        }
+        if (cases.n == 0)
+            continue;
+        prog_run_t pr;
+        run_program(g, p->binary[VARIANT_PLAIN], &cases, NULL, NULL, p->timeout_s, false, p->name, &pr);
+        for (size_t i = 0; i < ex->nchecks; i++) {
+            check_t *c = &ex->checks[i];
+            if (c->program != p || strcmp(c->stage, "tests") != 0 || c->status != CHECK_PENDING)
+                continue;
+            char *why = NULL, *crashed_case = NULL;
+            bool crashed;
+            if (cases_passed(g, c, &pr, &why, &crashed, &crashed_case)) {
+                check_pass(c, "passed");
+            } else {
+                check_fail(c, "%s", why);
+                if (crashed)
+                    locate_crash(g, c, p, crashed_case);
+            }
+            free(why);
+        }
+        prog_run_free(&pr);
+        sv_free(&cases);
+    }
+}
+
+/* ---- ThreadSanitizer ---- */
+
+void stage_tsan(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, "tsan") != 0 || !check_ready(g, c))
+            continue;
+        if (!g->have_clang) {
+            check_skip(c, "not run: clang is not installed (run: make deps)");
+            continue;
+        }
+        if (c->program->binary[VARIANT_TSAN] == NULL) {
+            check_fail(c, "the ThreadSanitizer build of %s failed", c->program->name);
+            continue;
+        }
+        const char *r = ini_get(c->sec, "repeat");
+        int repeat = r != NULL ? atoi(r) : 1;
+        for (int run = 1; run <= repeat && c->status == CHECK_PENDING; run++) {
+            char *logdir = new_rundir(g, "tsan-logs");
+            strvec_t env = {0};
+            sv_pushf(&env, "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1 "
+                           "log_path=%s/tsan",
+                     logdir);
+            prog_run_t pr;
+            run_program(g, c->program->binary[VARIANT_TSAN], &c->cases, NULL, &env,
+                        c->program->timeout_s * 3, true, "tsan", &pr);
+            char *logs = read_logs(logdir, "tsan");
+            diag_t d;
+            char *why = NULL, *crashed_case = NULL;
+            bool crashed;
+            if (diag_tsan(logs, &ex->student_files, &d)) {
+                check_fail(c, "%s (run %d of %d)", d.message, run, repeat);
+                set_evidence(c, &d);
+                diag_free(&d);
+            } else if (!cases_passed(g, c, &pr, &why, &crashed, &crashed_case)) {
+                check_fail(c, "under ThreadSanitizer, %s (run %d of %d)", why, run, repeat);
+            }
+            free(why);
+            free(logs);
+            prog_run_free(&pr);
+            sv_free(&env);
+            free(logdir);
+        }
+        if (c->status == CHECK_PENDING)
+            check_pass(c, "no data race in %d runs", repeat);
+    }
+}
+
+/* ---- Valgrind ---- */
+
+void stage_valgrind(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, "valgrind") != 0 || !check_ready(g, c))
+            continue;
+        if (!g->have_valgrind) {
+            check_skip(c, "not run: valgrind is not installed (run: make deps)");
+            continue;
+        }
+        char *logdir = new_rundir(g, "vg-logs");
+        strvec_t wrapper = {0};
+        push_valgrind(&wrapper, logdir);
+        const char *expect = ini_get(c->sec, "expect_error");
+        prog_run_t pr;
+        strvec_t nocases = {0};
+        run_program(g, c->program->binary[VARIANT_PLAIN], c->program->is_check ? &c->cases : &nocases,
+                    &wrapper, NULL, c->program->timeout_s * 5, false, "valgrind", &pr);
+        char *logs = read_logs(logdir, "vg.");
+        if (expect != NULL) {
+            /* The program does something wrong on purpose: memcheck must say so. */
+            if (pr.run.timed_out || !pr.run.started)
+                check_fail(c, "the program %s", run_describe_end(&pr.run));
+            else if (diag_valgrind_has(logs, expect))
+                check_pass(c, "memcheck reported \"%s\" as it should", expect);
+            else
+                check_fail(c, "memcheck did not report \"%s\" for a write into a freed block: it "
+                           "cannot see inside your pool unless you tell it, with "
+                           "VALGRIND_MEMPOOL_ALLOC and VALGRIND_MEMPOOL_FREE from "
+                           "<valgrind/memcheck.h>", expect);
+        } else {
+            diag_t d;
+            char *why = NULL, *crashed_case = NULL;
+            bool crashed;
+            if (diag_valgrind(logs, &ex->student_files, &d)) {
+                check_fail(c, "%s", d.message);
+                set_evidence(c, &d);
+                diag_free(&d);
+            } else if (!cases_passed(g, c, &pr, &why, &crashed, &crashed_case)) {
+                check_fail(c, "under Valgrind, %s", why);
+            } else {
+                check_pass(c, "no memcheck error, no leak");
+            }
+            free(why);
+        }
+        free(logs);
+        prog_run_free(&pr);
+        sv_free(&wrapper);
+        free(logdir);
+    }
+}
+
+/* ---- perf ---- */
+
+/* Runs the benchmark once; returns its time in ns, or < 0 with *why set. */
+static double bench_once(grading_t *g, check_t *c, const char *binary, const char *mode, char **why)
+{
+    strvec_t args = {0};
+    sv_push(&args, mode);
+    sv_push_words(&args, ini_get(c->sec, "args"));
+    prog_run_t pr;
+    run_program(g, binary, &args, NULL, NULL, c->program->timeout_s, false, "perf", &pr);
+    double ns = -1;
+    char *text = read_file(pr.results_path, NULL);
+    if (pr.run.exited && pr.run.exit_code == 0 && text != NULL) {
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+            json_t *rec = json_loads(l, 0, NULL);
+            const char *tok = json_string_value(json_object_get(rec, "token"));
+            const char *kind = json_string_value(json_object_get(rec, "kind"));
+            const char *v = json_string_value(json_object_get(rec, "ns"));
+            if (tok != NULL && kind != NULL && v != NULL && strcmp(tok, g->token) == 0 &&
+                strcmp(kind, "time") == 0)
+                ns = atof(v);
+            json_decref(rec);
+        }
+    }
+    if (ns <= 0) {
+        char *end = run_describe_end(&pr.run);
+        *why = xasprintf("the benchmark (%s) %s without reporting a time", mode, end);
+        free(end);
+        ns = -1;
+    }
+    free(text);
+    prog_run_free(&pr);
+    sv_free(&args);
+    return ns;
+}
+
+static double number(const check_t *c, const char *key, double dflt)
+{
+    const char *v = ini_get(c->sec, key);
+    return v != NULL ? atof(v) : dflt;
+}
+
+void stage_perf(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, "perf") != 0 || !check_ready(g, c))
+            continue;
+        int rounds = (int)number(c, "rounds", 5);
+        double full_at = number(c, "full_at", 2.0), zero_at = number(c, "zero_at", 1.0);
+        double *ratio = xcalloc((size_t)rounds, sizeof *ratio);
+        double *ref_ratio = xcalloc((size_t)rounds, sizeof *ref_ratio);
+        const char *who[3] = {"student", "reference", "malloc"};
+        char *why = NULL;
+        for (int r = 0; r < rounds && why == NULL; r++) {
+            double t[3];
+            for (int k = 0; k < 3 && why == NULL; k++) {
+                int w = (k + r) % 3; /* rotate the order: no one always runs first */
+                const char *bin = c->program->binary[w == 0 ? VARIANT_PLAIN : VARIANT_REFERENCE];
+                t[w] = bench_once(g, c, bin, w == 2 ? "malloc" : "pool", &why);
+                if (why != NULL && w != 0)
+                    die("the %s run of the benchmark failed: %s", who[w], why);
+            }
+            if (why == NULL) {
+                ratio[r] = t[2] / t[0];
+                ref_ratio[r] = t[2] / t[1];
+            }
+        }
+        if (why != NULL) {
+            check_fail(c, "%s", why);
+        } else {
+            double lo = ratio[0], hi = ratio[0];
+            for (int r = 1; r < rounds; r++) {
+                lo = ratio[r] < lo ? ratio[r] : lo;
+                hi = ratio[r] > hi ? ratio[r] : hi;
+            }
+            double m = median(ratio, (size_t)rounds), mref = median(ref_ratio, (size_t)rounds);
+            double frac = (m - zero_at) / (full_at - zero_at);
+            frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+            char *figures = xasprintf("%.2fx faster than malloc (median of %d rounds, %.2f-%.2f); "
+                                      "the reference: %.2fx; full points at %.1fx, none at %.1fx",
+                                      m, rounds, lo, hi, mref, full_at, zero_at);
+            if (frac >= 1) {
+                check_pass(c, "%s", figures);
+            } else {
+                check_fail(c, "%s%s", figures,
+                           m < 1.2 ? ": a pool that takes one lock per call cannot beat malloc "
+                                     "with 8 threads; give each thread a cache refilled in batches"
+                                   : "");
+                c->score = c->points * frac;
+            }
+            free(figures);
+        }
+        free(why);
+        free(ratio);
+        free(ref_ratio);
+    }
+}
