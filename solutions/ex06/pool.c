@@ -14,7 +14,7 @@
  * The pool never writes into a free block, so a block's bytes are the user's
  * alone. Under Valgrind, memcheck is told about every block with the mempool
  * client requests (valgrind/memcheck.h) and reports a use after pool_free or a
- * leak; natively that costs one predictable branch per call.
+ * leak; under Valgrind every call takes the slow path, natively none does.
  */
 #include "pool.h"
 
@@ -81,7 +81,7 @@ struct pool {
     cache_t *caches;       /* caches of threads still alive */
 };
 
-/* ---- memcheck annotations: out of line, so the fast paths stay small ---- */
+/* ---- memcheck annotations: on the slow paths only ---- */
 
 static NOINLINE void vg_alloc(const pool_t *pool, void *p)
 {
@@ -262,6 +262,13 @@ static cache_t *cache_get(pool_t *pool)
     return cache_get_slow(pool);
 }
 
+/* The fast paths' view: this thread's cache if the memo has it, else NULL
+ * (last_used.pool is set only together with a cache). */
+static cache_t *cache_peek(const pool_t *pool)
+{
+    return last_used.pool == pool && last_used.id == pool->id ? last_used.cache : NULL;
+}
+
 /* ---- the API ---- */
 
 pool_t *pool_create(size_t block_size, size_t num_blocks)
@@ -314,38 +321,40 @@ void pool_destroy(pool_t *pool)
     free(pool);
 }
 
-/* This thread's cache with at least one block in it; NULL when out of memory. */
-static NOINLINE cache_t *pool_alloc_slow(pool_t *pool)
+/* Everything pool_alloc's fast path does not handle: no cache yet, an empty
+ * cache, Valgrind. */
+static NOINLINE void *pool_alloc_slow(pool_t *pool)
 {
     cache_t *c = cache_get(pool);
     if (c == NULL || (c->count == 0 && !cache_refill(c)))
         return NULL;
-    return c;
-}
-
-void *pool_alloc(pool_t *pool)
-{
-    cache_t *c = cache_get(pool);
-    if (unlikely(c == NULL || c->count == 0)) {
-        c = pool_alloc_slow(pool);
-        if (c == NULL)
-            return NULL;
-    }
     void *b = c->slots[--c->count];
     counter_bump(&c->allocs);
-    if (unlikely(pool->on_valgrind))
+    if (pool->on_valgrind)
         vg_alloc(pool, b);
     return b;
 }
 
-void pool_free(pool_t *pool, void *ptr)
+void *pool_alloc(pool_t *pool)
+{
+    cache_t *c = cache_peek(pool);
+    if (likely(c != NULL && c->count > 0 && !pool->on_valgrind)) { /* c: see cache_peek */
+        counter_bump(&c->allocs);
+        return c->slots[--c->count];
+    }
+    return pool_alloc_slow(pool);
+}
+
+/* Everything pool_free's fast path does not handle: NULL, no cache yet, a full
+ * cache, Valgrind. */
+static NOINLINE void pool_free_slow(pool_t *pool, void *ptr)
 {
     if (ptr == NULL)
         return;
-    if (unlikely(pool->on_valgrind))
+    if (pool->on_valgrind)
         vg_free(pool, ptr);
     cache_t *c = cache_get(pool);
-    if (unlikely(c == NULL)) {
+    if (c == NULL) {
         /* No memory for a cache: the block goes straight back to the pool. */
         pool_lock(pool);
         pool_give_locked(pool, &ptr, 1);
@@ -353,10 +362,21 @@ void pool_free(pool_t *pool, void *ptr)
         pool_unlock(pool);
         return;
     }
-    if (unlikely(c->count == CACHE_SLOTS))
+    if (c->count == CACHE_SLOTS)
         cache_drain(c);
     c->slots[c->count++] = ptr;
     counter_bump(&c->frees);
+}
+
+void pool_free(pool_t *pool, void *ptr)
+{
+    cache_t *c = cache_peek(pool);
+    if (likely(c != NULL && ptr != NULL && c->count < CACHE_SLOTS && !pool->on_valgrind)) {
+        counter_bump(&c->frees);
+        c->slots[c->count++] = ptr;
+        return;
+    }
+    pool_free_slow(pool, ptr);
 }
 
 pool_stats_t pool_get_stats(pool_t *pool)

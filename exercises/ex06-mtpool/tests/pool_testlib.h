@@ -4,10 +4,15 @@
 #ifndef POOL_TESTLIB_H
 #define POOL_TESTLIB_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* CPU affinity, barriers */
+#endif
+
 #include "alab.h"
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,8 +77,11 @@ static inline void *start_gate_run(void *p)
     return g->fn(g->arg);
 }
 
-/* args: n pointers, one per thread; each thread gets its own. */
-static inline void run_threads(int n, void *(*fn)(void *), void **args)
+/* args: n pointers, one per thread; each thread gets its own. When pin is
+ * true, thread i runs on CPU i mod (CPUs available), so that every CPU gets
+ * the same share of threads: benchmarks use it, so that a run's time does not
+ * depend on how the scheduler happened to spread the threads. */
+static inline void run_threads_on(int n, void *(*fn)(void *), void **args, bool pin)
 {
     pthread_t tids[64];
     start_gate_t gates[64];
@@ -83,9 +91,25 @@ static inline void run_threads(int n, void *(*fn)(void *), void **args)
         fprintf(stderr, "run_threads: cannot start %d threads together\n", n);
         abort();
     }
+    cpu_set_t allowed;
+    int ncpus = 0, cpus[CPU_SETSIZE];
+    if (pin && sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &allowed))
+                cpus[ncpus++] = c;
     for (int i = 0; i < n; i++) {
         gates[i] = (start_gate_t){&start, fn, args[i]};
-        if (pthread_create(&tids[i], NULL, start_gate_run, &gates[i]) != 0) {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        if (ncpus > 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpus[i % ncpus], &one);
+            pthread_attr_setaffinity_np(&attr, sizeof one, &one);
+        }
+        int err = pthread_create(&tids[i], &attr, start_gate_run, &gates[i]);
+        pthread_attr_destroy(&attr);
+        if (err != 0) {
             fprintf(stderr, "run_threads: could not start thread %d\n", i);
             abort();
         }
@@ -93,6 +117,11 @@ static inline void run_threads(int n, void *(*fn)(void *), void **args)
     for (int i = 0; i < n; i++)
         pthread_join(tids[i], NULL);
     pthread_barrier_destroy(&start);
+}
+
+static inline void run_threads(int n, void *(*fn)(void *), void **args)
+{
+    run_threads_on(n, fn, args, false);
 }
 
 #endif
