@@ -111,6 +111,7 @@ typedef struct {
     bool stage_ran[NSTAGES];
     int run_counter;    /* names scratch directories and result files */
     bool quiet;         /* no progress lines on stderr */
+    strvec_t skip;      /* stages not to run (--skip) */
 } grading_t;
 
 /* Stages: each judges the checks of its stage that are still pending. */
@@ -128,6 +129,10 @@ void check_skip(check_t *c, const char *fmt, ...) __attribute__((format(printf, 
 /* True when c may run: pending, and every check it depends on passed. Otherwise
  * marks it skipped with the reason. */
 bool check_ready(grading_t *g, check_t *c);
+
+/* The share of a perf check's points for a median speedup m: 0 at zero_at,
+ * all at full_at, linear between. */
+double perf_fraction(double m, double zero_at, double full_at);
 
 /* ---- reports ---- */
 

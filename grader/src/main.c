@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: grade check EX [--src DIR] [--json FILE] [--seed N] [--keep] [--quiet]\n"
+    "usage: grade check EX [--src DIR] [--json FILE] [--seed N] [--skip STAGES] [--keep] [--quiet]\n"
     "       grade start EX | grade hint EX [--src DIR] | grade list\n";
 
 /* The kit's root: --root, $ALAB_ROOT, or the directory above build/grade. */
@@ -179,7 +179,7 @@ static int cmd_hint(const char *root, const char *spec, const char *src_given)
 }
 
 static int cmd_check(const char *root, const char *spec, const char *src_given, const char *json_path,
-                     unsigned long long seed, bool keep, bool quiet)
+                     unsigned long long seed, const char *skip, bool keep, bool quiet)
 {
     double t0 = now_seconds();
     exercise_t ex;
@@ -189,6 +189,18 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
         die("gcc and nm are needed: run 'make deps'");
 
     grading_t g = {.ex = &ex, .seed = seed, .quiet = quiet};
+    if (skip != NULL) {
+        char *words = str_replace_all(skip, ",", " ");
+        sv_push_words(&g.skip, words);
+        free(words);
+        for (size_t i = 0; i < g.skip.n; i++) {
+            bool known = false;
+            for (int s = 0; s < NSTAGES; s++)
+                known |= strcmp(g.skip.v[i], stage_names[s]) == 0;
+            if (!known || strcmp(g.skip.v[i], "build") == 0)
+                die("--skip %s: not a stage that can be skipped", g.skip.v[i]);
+        }
+    }
     g.have_clang = command_exists("clang");
     g.have_valgrind = command_exists("valgrind");
     if (src_given != NULL) {
@@ -231,6 +243,12 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
             any |= strcmp(ex.checks[i].stage, stage_names[s]) == 0;
         if (!any)
             continue;
+        if (sv_contains(&g.skip, stage_names[s])) {
+            for (size_t i = 0; i < ex.nchecks; i++)
+                if (strcmp(ex.checks[i].stage, stage_names[s]) == 0)
+                    check_skip(&ex.checks[i], "not run: the %s stage was skipped (--skip)", stage_names[s]);
+            continue;
+        }
         if (tty)
             fprintf(stderr, "\r\033[K  grading: %s ...", stage_names[s]);
         double start = now_seconds();
@@ -266,8 +284,9 @@ int main(int argc, char **argv)
         {"src", required_argument, 0, 's'},  {"json", required_argument, 0, 'j'},
         {"seed", required_argument, 0, 'S'}, {"root", required_argument, 0, 'r'},
         {"keep", no_argument, 0, 'k'},       {"quiet", no_argument, 0, 'q'},
+        {"skip", required_argument, 0, 'x'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
-    const char *src = NULL, *json = NULL, *root_given = NULL;
+    const char *src = NULL, *json = NULL, *root_given = NULL, *skip = NULL;
     unsigned long long seed = 1;
     bool keep = false, quiet = false;
     int o;
@@ -288,6 +307,9 @@ int main(int argc, char **argv)
         }
         case 'r':
             root_given = optarg;
+            break;
+        case 'x':
+            skip = optarg;
             break;
         case 'k':
             keep = true;
@@ -315,7 +337,7 @@ int main(int argc, char **argv)
     if (ex == NULL || ex[0] == '\0')
         die("which exercise? give EX=NN; the exercises: run 'grade list'");
     if (strcmp(cmd, "check") == 0)
-        return cmd_check(root, ex, src, json, seed, keep, quiet);
+        return cmd_check(root, ex, src, json, seed, skip, keep, quiet);
     if (strcmp(cmd, "start") == 0)
         return cmd_start(root, ex);
     if (strcmp(cmd, "hint") == 0)

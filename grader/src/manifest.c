@@ -140,7 +140,7 @@ char *exercise_find(const char *root, const char *spec, char **all)
     }
     strbuf_t sb = {0};
     for (size_t i = 0; i < names.n; i++)
-        sb_printf(&sb, "%s%s (%s)", i ? ", " : "", names.v[i] + 2, names.v[i] + 5);
+        sb_printf(&sb, "%s%.2s (%s)", i ? ", " : "", names.v[i] + 2, names.v[i] + 5);
     *all = sb_take(&sb);
     sv_free(&names);
     return found;

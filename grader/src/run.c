@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,8 +100,45 @@ fail:;
     _exit(127);
 }
 
+/* Kills every process re-parented to us (we are a child subreaper, so orphans
+ * of a run land here, also those that left the process group with setsid) and
+ * reaps them, until none is left. */
+static void kill_orphans(void)
+{
+    for (int round = 0; round < 100; round++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+        char *list = read_file(path, NULL);
+        bool any = false;
+        for (char *p = list; p != NULL && *p != '\0';) {
+            char *end;
+            long pid = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            if (pid > 0) {
+                kill(-(pid_t)pid, SIGKILL);
+                kill((pid_t)pid, SIGKILL);
+                any = true;
+            }
+            p = end;
+        }
+        free(list);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            any = true;
+        if (!any)
+            return;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
 {
+    static bool subreaper;
+    if (!subreaper) {
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        subreaper = true;
+    }
     memset(res, 0, sizeof *res);
     size_t cap = spec->output_cap > 0 ? spec->output_cap : DEFAULT_OUTPUT_CAP;
     capture_t c = {.half = cap / 2};
@@ -122,6 +160,7 @@ bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
     }
     close(out[1]);
     close(err[1]);
+    res->pid = (int)pid;
 
     int exec_errno = 0;
     bool exec_failed = read(err[0], &exec_errno, sizeof exec_errno) == (ssize_t)sizeof exec_errno;
@@ -166,6 +205,7 @@ bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
     }
     close(out[0]);
     kill(-pid, SIGKILL); /* no process of the group survives the run */
+    kill_orphans();      /* nor one that left the group */
 
     res->wall_s = now_seconds() - start;
     res->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +

@@ -26,6 +26,7 @@ typedef struct {
 
 typedef struct {
     bool started;       /* false: could not fork or exec; see output */
+    int pid;            /* also the process group and session id */
     bool timed_out;
     bool exited;        /* normal exit, with exit_code */
     int exit_code;

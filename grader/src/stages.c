@@ -137,10 +137,11 @@ static void push_cflags(grading_t *g, strvec_t *argv, variant_t v)
     sv_pushf(argv, "-I%s/grader/harness", ex->root);
     sv_push_words(argv, HARNESS_CFLAGS);
     /* Paths in debug info as a person knows them: the student's directory as
-     * they wrote it, kit files relative to the kit. */
+     * they wrote it, kit files relative to the kit. The compiler applies the
+     * last map that matches, so the general one comes first. */
+    sv_pushf(argv, "-fdebug-prefix-map=%s/=", ex->root);
     sv_pushf(argv, "-fdebug-prefix-map=%s/src=%s", g->workdir, g->src_display);
     sv_pushf(argv, "-fdebug-prefix-map=%s/ref=%s", g->workdir, ex->solution + strlen(ex->root) + 1);
-    sv_pushf(argv, "-fdebug-prefix-map=%s/=", ex->root);
 }
 
 static const char *compiler_for(variant_t v)
@@ -848,6 +849,14 @@ static double number(const check_t *c, const char *key, double dflt)
     return v != NULL ? atof(v) : dflt;
 }
 
+double perf_fraction(double m, double zero_at, double full_at)
+{
+    if (full_at <= zero_at)
+        return m >= full_at ? 1 : 0;
+    double f = (m - zero_at) / (full_at - zero_at);
+    return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
 void stage_perf(grading_t *g)
 {
     exercise_t *ex = g->ex;
@@ -884,8 +893,7 @@ void stage_perf(grading_t *g)
                 hi = ratio[r] > hi ? ratio[r] : hi;
             }
             double m = median(ratio, (size_t)rounds), mref = median(ref_ratio, (size_t)rounds);
-            double frac = (m - zero_at) / (full_at - zero_at);
-            frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+            double frac = perf_fraction(m, zero_at, full_at);
             char *figures = xasprintf("%.2fx faster than malloc (median of %d rounds, %.2f-%.2f); "
                                       "the reference: %.2fx; full points at %.1fx, none at %.1fx",
                                       m, rounds, lo, hi, mref, full_at, zero_at);

@@ -203,9 +203,12 @@ typedef struct {
 
 static void worker_fail(worker_t *w, const char *msg, const void *block, size_t at)
 {
-    if (w->err[0] == '\0')
-        snprintf(w->err, sizeof w->err, "thread %d: %s (block %p, byte %zu)", w->id, msg, block,
-                 at);
+    if (w->err[0] != '\0')
+        return;
+    if (block != NULL)
+        snprintf(w->err, sizeof w->err, "thread %d: %s (block %p, byte %zu)", w->id, msg, block, at);
+    else
+        snprintf(w->err, sizeof w->err, "thread %d: %s", w->id, msg);
 }
 
 static void *overlap_worker(void *arg)
@@ -271,6 +274,7 @@ typedef struct {
     void *slot[RING];
     uint32_t tag[RING];
     unsigned head, tail; /* under lock */
+    bool stop;           /* under lock: a producer failed, consumers give up */
     pthread_mutex_t lock;
     pthread_cond_t changed;
 } ring_t;
@@ -288,12 +292,16 @@ static void *producer(void *arg)
         void *p = pool_alloc(ring->pool);
         if (p == NULL) {
             worker_fail(&h->w, "pool_alloc returned NULL", NULL, 0);
+            pthread_mutex_lock(&ring->lock);
+            ring->stop = true;
+            pthread_cond_broadcast(&ring->changed);
+            pthread_mutex_unlock(&ring->lock);
             return NULL;
         }
         uint32_t tag = (uint32_t)(h->w.id << 24 | i);
         pattern_fill(p, 48, tag);
         pthread_mutex_lock(&ring->lock);
-        while (ring->head - ring->tail == RING)
+        while (ring->head - ring->tail == RING && !ring->stop)
             pthread_cond_wait(&ring->changed, &ring->lock);
         ring->slot[ring->head % RING] = p;
         ring->tag[ring->head % RING] = tag;
@@ -310,8 +318,12 @@ static void *consumer(void *arg)
     ring_t *ring = h->ring;
     for (int i = 0; i < HANDOFFS; i++) {
         pthread_mutex_lock(&ring->lock);
-        while (ring->head == ring->tail)
+        while (ring->head == ring->tail && !ring->stop)
             pthread_cond_wait(&ring->changed, &ring->lock);
+        if (ring->head == ring->tail) { /* stopped, and nothing left to take */
+            pthread_mutex_unlock(&ring->lock);
+            return NULL;
+        }
         void *p = ring->slot[ring->tail % RING];
         uint32_t tag = ring->tag[ring->tail % RING];
         ring->tail++;
@@ -542,7 +554,8 @@ static void *short_lived(void *arg)
     worker_t *w = arg;
     void *held[200];
     for (int i = 0; i < 200; i++)
-        held[i] = pool_alloc(w->pool);
+        if ((held[i] = pool_alloc(w->pool)) == NULL)
+            worker_fail(w, "pool_alloc returned NULL", NULL, 0);
     for (int i = 0; i < 200; i++)
         pool_free(w->pool, held[i]);
     return NULL;

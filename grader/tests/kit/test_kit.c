@@ -1,0 +1,325 @@
+/* test_kit.c — the kit judged by its own grader, one Check test per subject:
+ *   - every exercise's reference solution gets full marks and exit status 0;
+ *   - every skeleton is graded without a grader error (exit 1) and scores low;
+ *   - every mutant in exercises/NN/mutants fails exactly the checks it declares
+ *     (fail:), may fail the ones it allows (may-fail:), and passes the others or
+ *     has them skipped because a check they depend on did not pass.
+ * A mutant is a unified diff against the reference (NAME.patch) or a whole
+ * student file (NAME.c); its header declares what it must break.
+ * ALAB_FAST=1 skips the perf stage, and the mutants that only perf can catch.
+ */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef enum { SUBJECT_REFERENCE, SUBJECT_SKELETON, SUBJECT_MUTANT } subject_kind_t;
+
+typedef struct {
+    subject_kind_t kind;
+    char *exercise;  /* "06" */
+    char *dirname;   /* "ex06-mtpool" */
+    char *name;      /* mutant name, or "reference" / "skeleton" */
+    char *src;       /* the directory to grade (made for mutants) */
+    char *mutant;    /* the mutant's file */
+    strvec_t fail, may_fail;
+} subject_t;
+
+static subject_t subjects[512];
+static int nsubjects;
+static char *root;
+static bool fast;
+
+/* ---- discovery ---- */
+
+/* Value of "key = value" in an exercise.ini's [exercise] section (first match). */
+static char *ini_value(const char *text, const char *key)
+{
+    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        size_t n = strlen(key);
+        if (strncmp(p, key, n) == 0) {
+            const char *v = p + n;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (*v != '=')
+                continue;
+            v++;
+            while (*v == ' ')
+                v++;
+            size_t len = strcspn(v, "\n");
+            char *out = xstrndup(v, len);
+            return xstrdup(str_trim(out));
+        }
+    }
+    return NULL;
+}
+
+/* "# fail: a b" or " * fail: a b" lines of a mutant's header. */
+static void read_header(const char *text, const char *field, strvec_t *out)
+{
+    char *pat = xasprintf("%s:", field);
+    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, "---", 3) == 0 || strncmp(p, "#include", 8) == 0)
+            break; /* the header is over */
+        const char *l = p;
+        while (*l == '#' || *l == '*' || *l == '/' || *l == ' ')
+            l++;
+        if (strncmp(l, pat, strlen(pat)) == 0) {
+            char *line = xstrndup(l + strlen(pat), strcspn(l + strlen(pat), "\n"));
+            sv_push_words(out, line);
+            free(line);
+        }
+    }
+    free(pat);
+}
+
+static void add_subject(subject_kind_t kind, const char *ex, const char *dirname, const char *name,
+                        const char *src, const char *mutant)
+{
+    if (nsubjects == (int)(sizeof subjects / sizeof *subjects))
+        die("too many subjects");
+    subject_t *s = &subjects[nsubjects++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->exercise = xstrdup(ex);
+    s->dirname = xstrdup(dirname);
+    s->name = xstrdup(name);
+    s->src = xstrdup(src);
+    s->mutant = mutant != NULL ? xstrdup(mutant) : NULL;
+    if (mutant != NULL) {
+        char *text = read_file(mutant, NULL);
+        if (text == NULL)
+            die("cannot read %s", mutant);
+        read_header(text, "fail", &s->fail);
+        read_header(text, "may-fail", &s->may_fail);
+        free(text);
+    }
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void discover(void)
+{
+    char *exdir = path_join(root, "exercises");
+    struct dirent **ents;
+    int n = scandir(exdir, &ents, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        const char *d = ents[i]->d_name;
+        char *dir = path_join(exdir, d), *ini = path_join(dir, "exercise.ini");
+        char *text = read_file(ini, NULL);
+        if (text != NULL) {
+            char *id = ini_value(text, "id"), *sol = ini_value(text, "solution"),
+                 *skel = ini_value(text, "skeleton");
+            char *solp = path_join(root, sol), *skelp = path_join(root, skel);
+            add_subject(SUBJECT_REFERENCE, id, d, "reference", solp, NULL);
+            add_subject(SUBJECT_SKELETON, id, d, "skeleton", skelp, NULL);
+            char *mdir = path_join(dir, "mutants");
+            struct dirent **ms;
+            int nm = scandir(mdir, &ms, NULL, by_name);
+            for (int k = 0; k < nm; k++) {
+                const char *f = ms[k]->d_name;
+                if (str_ends_with(f, ".patch") || str_ends_with(f, ".c")) {
+                    char *name = xstrndup(f, strcspn(f, "."));
+                    char *src = xasprintf("%s/build/kit-tests/ex%s-%s", root, id, name);
+                    char *path = path_join(mdir, f);
+                    add_subject(SUBJECT_MUTANT, id, d, name, src, path);
+                    free(name);
+                    free(src);
+                    free(path);
+                }
+                free(ms[k]);
+            }
+            if (nm > 0)
+                free(ms);
+            free(mdir);
+            free(id);
+            free(sol);
+            free(skel);
+            free(solp);
+            free(skelp);
+            free(text);
+        }
+        free(dir);
+        free(ini);
+        free(ents[i]);
+    }
+    if (n > 0)
+        free(ents);
+    free(exdir);
+}
+
+/* ---- running the grader ---- */
+
+static int run_cmd(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Makes the mutant's student directory: the reference with the patch applied,
+ * or the mutant file under the student file's name. */
+static void make_mutant(const subject_t *s)
+{
+    char *ini = xasprintf("%s/exercises/%s/exercise.ini", root, s->dirname);
+    char *text = read_file(ini, NULL);
+    char *files = ini_value(text, "student_files"), *sol = ini_value(text, "solution");
+    rm_rf(s->src);
+    mkdir_p(s->src);
+    strvec_t names = {0};
+    sv_push_words(&names, files);
+    for (size_t i = 0; i < names.n; i++) {
+        char *from = xasprintf("%s/%s/%s", root, sol, names.v[i]);
+        char *to = path_join(s->src, names.v[i]);
+        ck_assert_msg(copy_file(from, to), "cannot copy %s", from);
+        free(from);
+        free(to);
+    }
+    if (str_ends_with(s->mutant, ".patch")) {
+        char *cmd = xasprintf("patch --quiet -p1 -d '%s' < '%s'", s->src, s->mutant);
+        ck_assert_msg(run_cmd(cmd) == 0, "mutant %s: the patch does not apply to %s/%s (was the "
+                      "reference changed? regenerate the patch)", s->name, sol, names.v[0]);
+        free(cmd);
+    } else {
+        char *to = path_join(s->src, names.v[0]);
+        ck_assert_msg(copy_file(s->mutant, to), "cannot copy %s", s->mutant);
+        free(to);
+    }
+    sv_free(&names);
+    free(files);
+    free(sol);
+    free(text);
+    free(ini);
+}
+
+typedef struct {
+    int status;
+    json_t *report;
+} graded_t;
+
+static graded_t grade(const subject_t *s)
+{
+    char *json = xasprintf("%s/build/kit-tests/ex%s-%s.json", root, s->exercise, s->name);
+    char *dir = xasprintf("%s/build/kit-tests", root);
+    mkdir_p(dir);
+    unlink(json);
+    char *cmd = xasprintf("'%s/build/grade' check %s --src '%s' --json '%s' --quiet %s > '%s.txt' 2>&1",
+                          root, s->exercise, s->src, json, fast ? "--skip perf" : "", json);
+    graded_t g = {.status = run_cmd(cmd)};
+    g.report = json_load_file(json, 0, NULL);
+    free(cmd);
+    free(json);
+    free(dir);
+    return g;
+}
+
+static const char *check_result(json_t *t, const char **id)
+{
+    *id = json_string_value(json_object_get(t, "check"));
+    return json_string_value(json_object_get(t, "result"));
+}
+
+/* ---- the tests ---- */
+
+START_TEST(subject)
+{
+    const subject_t *s = &subjects[_i];
+    if (s->kind == SUBJECT_MUTANT) {
+        if (fast && s->fail.n > 0 && str_starts_with(s->fail.v[0], "perf/"))
+            return; /* only the perf stage catches it, and ALAB_FAST skips perf */
+        make_mutant(s);
+    }
+    graded_t g = grade(s);
+    ck_assert_msg(g.status != 2, "ex%s %s: the grader could not run (exit status 2); see "
+                  "build/kit-tests/ex%s-%s.json.txt", s->exercise, s->name, s->exercise, s->name);
+    ck_assert_msg(g.report != NULL, "ex%s %s: no JSON report was written", s->exercise, s->name);
+    json_t *tests = json_object_get(g.report, "tests");
+    double score = json_number_value(json_object_get(g.report, "score"));
+    double max = json_number_value(json_object_get(g.report, "max_score"));
+    ck_assert_msg(json_array_size(tests) > 0, "ex%s %s: the report lists no check", s->exercise, s->name);
+
+    if (s->kind == SUBJECT_REFERENCE) {
+        size_t i;
+        json_t *t;
+        json_array_foreach(tests, i, t) {
+            const char *id, *r = check_result(t, &id);
+            bool skipped_perf = fast && strcmp(r, "skip") == 0 &&
+                                strcmp(json_string_value(json_object_get(t, "stage")), "perf") == 0;
+            ck_assert_msg(strcmp(r, "pass") == 0 || skipped_perf,
+                          "ex%s reference: check %s did not pass: %s", s->exercise, id,
+                          json_string_value(json_object_get(t, "output")));
+        }
+        if (!fast)
+            ck_assert_msg(g.status == 0 && score == max,
+                          "ex%s reference: expected full marks and exit status 0, got %g/%g and %d",
+                          s->exercise, score, max, g.status);
+    } else if (s->kind == SUBJECT_SKELETON) {
+        ck_assert_msg(g.status == 1, "ex%s skeleton: expected exit status 1 (some checks fail), got %d",
+                      s->exercise, g.status);
+        ck_assert_msg(score <= 0.3 * max, "ex%s skeleton: scored %g/%g; a skeleton should score low",
+                      s->exercise, score, max);
+    } else {
+        ck_assert_msg(g.status == 1, "ex%s mutant %s: expected exit status 1, got %d", s->exercise,
+                      s->name, g.status);
+        size_t i;
+        json_t *t;
+        strbuf_t wrong = {0};
+        json_array_foreach(tests, i, t) {
+            const char *id, *r = check_result(t, &id);
+            const char *out = json_string_value(json_object_get(t, "output"));
+            bool must = sv_contains(&s->fail, id), may = sv_contains(&s->may_fail, id);
+            if (must && strcmp(r, "fail") != 0)
+                sb_printf(&wrong, "\n  %s should fail but is %s (%s)", id, r, out);
+            else if (!must && !may && strcmp(r, "fail") == 0)
+                sb_printf(&wrong, "\n  %s should pass but failed: %s", id, out);
+            else if (!must && !may && strcmp(r, "skip") == 0 && strstr(out, "it needs ") == NULL &&
+                     strstr(out, "--skip") == NULL)
+                sb_printf(&wrong, "\n  %s was skipped for another reason than a failed "
+                          "dependency: %s", id, out);
+        }
+        ck_assert_msg(wrong.len == 0, "ex%s mutant %s (%s):%s", s->exercise, s->name, s->mutant,
+                      wrong.s);
+        free(wrong.s);
+    }
+    printf("  ex%s %-22s graded %g/%g, exit status %d: as expected\n", s->exercise, s->name, score,
+           max, g.status);
+    fflush(stdout);
+    json_decref(g.report);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    char *exe = path_abs(argv[0]);
+    char *bindir = path_dirname(exe);
+    root = path_dirname(bindir); /* build/kit-tests -> the kit */
+    fast = getenv("ALAB_FAST") != NULL;
+    discover();
+    Suite *suite = suite_create("kit");
+    TCase *tc = tcase_create("grading");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, subject, 0, nsubjects);
+    suite_add_tcase(suite, tc);
+    SRunner *sr = srunner_create(suite);
+    srunner_set_fork_status(sr, CK_FORK);
+    /* One line per subject as it finishes. */
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr), run = srunner_ntests_run(sr);
+    srunner_free(sr);
+    FILE *f = fopen(getenv("ALAB_COUNTS") != NULL ? getenv("ALAB_COUNTS") : "/dev/null", "a");
+    if (f != NULL) {
+        fprintf(f, "%d %d\n", run - failed, failed);
+        fclose(f);
+    }
+    return failed == 0 ? 0 : 1;
+}
