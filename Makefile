@@ -67,7 +67,7 @@ list:
 
 build/grade: grader/src/main.c $(GRADER_SRC) $(GRADER_HDR) | build/.deps
 	@mkdir -p build
-	$(CC) $(CFLAGS) -DHARNESS_CFLAGS='"$(PKG_CFLAGS)"' -DHARNESS_LIBS='"$(PKG_LIBS)"' \
+	@$(CC) $(CFLAGS) -DHARNESS_CFLAGS='"$(PKG_CFLAGS)"' -DHARNESS_LIBS='"$(PKG_LIBS)"' \
 		grader/src/main.c $(GRADER_SRC) -o $@ $(PKG_LIBS)
 
 build/.deps: scripts/deps.sh
@@ -80,10 +80,10 @@ build/.deps: scripts/deps.sh
 # line is the total.
 
 build/unit-tests: grader/tests/unit/*.c $(GRADER_SRC) $(GRADER_HDR) | build/.deps
-	$(CC) $(CFLAGS) -Igrader/src grader/tests/unit/*.c $(GRADER_SRC) -o $@ $(PKG_LIBS)
+	@$(CC) $(CFLAGS) -Igrader/src grader/tests/unit/*.c $(GRADER_SRC) -o $@ $(PKG_LIBS)
 
 build/kit-tests: grader/tests/kit/*.c grader/src/util.c grader/src/util.h | build/.deps
-	$(CC) $(CFLAGS) -Igrader/src grader/tests/kit/*.c grader/src/util.c -o $@ $(PKG_LIBS)
+	@$(CC) $(CFLAGS) -Igrader/src grader/tests/kit/*.c grader/src/util.c -o $@ $(PKG_LIBS)
 
 test: build/grade build/unit-tests build/kit-tests
 	@scripts/selftest

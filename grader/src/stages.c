@@ -124,7 +124,7 @@ static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, cons
 
 /* ---- build ---- */
 
-static void push_cflags(grading_t *g, strvec_t *argv, variant_t v)
+static void push_cflags(grading_t *g, strvec_t *argv, variant_t v, const char *cwd)
 {
     exercise_t *ex = g->ex;
     sv_push_words(argv, ex->cflags);
@@ -140,6 +140,7 @@ static void push_cflags(grading_t *g, strvec_t *argv, variant_t v)
      * they wrote it, kit files relative to the kit. The compiler applies the
      * last map that matches, so the general one comes first. */
     sv_pushf(argv, "-fdebug-prefix-map=%s/=", ex->root);
+    sv_pushf(argv, "-fdebug-prefix-map=%s=.", cwd); /* the compiler's working directory */
     sv_pushf(argv, "-fdebug-prefix-map=%s/src=%s", g->workdir, g->src_display);
     sv_pushf(argv, "-fdebug-prefix-map=%s/ref=%s", g->workdir, ex->solution + strlen(ex->root) + 1);
 }
@@ -153,13 +154,13 @@ static const char *compiler_for(variant_t v)
 static bool compile(grading_t *g, variant_t v, const char *src, const char *obj, char **out)
 {
     strvec_t argv = {0}, env = {0};
+    char *rundir = new_rundir(g, "cc");
     sv_push(&argv, compiler_for(v));
-    push_cflags(g, &argv, v);
+    push_cflags(g, &argv, v, rundir);
     sv_push(&argv, "-c");
     sv_push(&argv, src);
     sv_push(&argv, "-o");
     sv_push(&argv, obj);
-    char *rundir = new_rundir(g, "cc");
     base_env(&env, rundir);
     run_result_t res;
     run_in(g, &argv, &env, rundir, 120, false, &res);
@@ -401,8 +402,8 @@ void stage_rules(grading_t *g)
         strbuf_t found = {0};
         for (size_t f = 0; f < ex->student_files.n; f++) {
             strvec_t argv = {0}, env = {0};
-            sv_push(&argv, "nm");
-            sv_push(&argv, "-u");
+            sv_push(&argv, "nm"); /* all symbols: the ones it calls (U) and the ones it
+                                     defines, such as __tsan_default_suppressions */
             sv_pushf(&argv, "%s/obj/plain/%s.o", g->workdir, ex->student_files.v[f]);
             char *rundir = new_rundir(g, "nm");
             base_env(&env, rundir);
@@ -410,14 +411,20 @@ void stage_rules(grading_t *g)
             run_in(g, &argv, &env, rundir, 30, false, &res);
             if (!res.started || !res.exited || res.exit_code != 0)
                 die("nm failed on %s: %s", ex->student_files.v[f], res.output);
-            /* lines: "                 U symbol" */
+            /* lines: "0000000000000010 T name" or "                 U name" */
             char *save = NULL;
             for (char *l = strtok_r(res.output, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-                char *sym = strrchr(str_trim(l), ' ');
-                sym = sym != NULL ? sym + 1 : l;
-                for (size_t k = 0; k < forbid.n; k++)
-                    if (fnmatch(forbid.v[k], sym, 0) == 0 && strstr(found.s != NULL ? found.s : "", sym) == NULL)
-                        sb_printf(&found, "%s%s", found.len ? ", " : "", sym);
+                char type[4], sym[512];
+                if (sscanf(l, "%*s %3s %511s", type, sym) != 2 && sscanf(l, " %3s %511s", type, sym) != 2)
+                    continue;
+                for (size_t k = 0; k < forbid.n; k++) {
+                    if (fnmatch(forbid.v[k], sym, 0) != 0)
+                        continue;
+                    char *item = xasprintf("%s %s", strcmp(type, "U") == 0 ? "calls" : "defines", sym);
+                    if (found.s == NULL || strstr(found.s, item) == NULL)
+                        sb_printf(&found, "%s%s", found.len ? ", " : "", item);
+                    free(item);
+                }
             }
             run_result_free(&res);
             sv_free(&argv);
@@ -425,8 +432,8 @@ void stage_rules(grading_t *g)
             free(rundir);
         }
         if (found.len > 0)
-            check_fail(c, "%s uses %s, which the rules of this exercise forbid", ex->student_files.v[0],
-                       found.s);
+            check_fail(c, "%s %s, which the rules of this exercise forbid: a grader that is "
+                       "told to look away cannot vouch for your code", ex->student_files.v[0], found.s);
         else
             check_pass(c, "no forbidden symbol");
         free(found.s);
@@ -563,16 +570,17 @@ static char *describe_case_error(const case_result_t *cr)
 }
 
 /* Judges the cases of check c from one run; fills *why with the first failure. */
-static bool cases_passed(grading_t *g, check_t *c, prog_run_t *pr, char **why, bool *crashed,
-                         char **crashed_case)
+static bool cases_passed(grading_t *g, check_t *c, const strvec_t *cases, prog_run_t *pr, char **why,
+                         bool *crashed, char **crashed_case)
 {
     (void)g;
+    (void)c;
     *crashed = false;
-    for (size_t i = 0; i < c->cases.n; i++) {
-        case_result_t *cr = find_case(pr, c->cases.v[i]);
+    for (size_t i = 0; i < cases->n; i++) {
+        case_result_t *cr = find_case(pr, cases->v[i]);
         if (cr == NULL || !cr->have_result) {
             char *end = run_describe_end(&pr->run);
-            *why = xasprintf("test %s produced no result: the test program %s%s", c->cases.v[i], end,
+            *why = xasprintf("test %s produced no result: the test program %s%s", cases->v[i], end,
                              pr->run.output_cut ? " (and printed so much that its output was cut)" : "");
             free(end);
             return false;
@@ -638,15 +646,19 @@ static char *read_logs(const char *dir, const char *prefix)
 /* A test crashed: run it alone, in-process, under memcheck, to say where. */
 static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *case_name)
 {
-    if (!g->have_valgrind)
+    /* Once per grading: memcheck on a threaded test is slow, and the first crash
+     * is the one to fix. */
+    static bool located;
+    if (!g->have_valgrind || located)
         return;
+    located = true;
     strvec_t one = {0}, wrapper = {0}, env = {0};
     sv_push(&one, case_name);
     char *rundir = new_rundir(g, "locate");
     push_valgrind(&wrapper, rundir);
     sv_push(&env, "ALAB_NOFORK=1");
     prog_run_t pr;
-    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, 60, false, "locate", &pr);
+    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, 30, false, "locate", &pr);
     char *log = read_logs(rundir, "vg.");
     diag_t d;
     if (diag_valgrind(log, &g->ex->student_files, &d) && d.where != NULL) {
@@ -687,7 +699,7 @@ void stage_tests(grading_t *g)
                 continue;
             char *why = NULL, *crashed_case = NULL;
             bool crashed;
-            if (cases_passed(g, c, &pr, &why, &crashed, &crashed_case)) {
+            if (cases_passed(g, c, &c->cases, &pr, &why, &crashed, &crashed_case)) {
                 check_pass(c, "passed");
             } else {
                 check_fail(c, "%s", why);
@@ -699,6 +711,39 @@ void stage_tests(grading_t *g)
         prog_run_free(&pr);
         sv_free(&cases);
     }
+}
+
+/* The cases of c worth running under a tool: those whose own check in the tests
+ * stage passed (a case that already failed there would only fail again, or leak
+ * because it stopped early, and a student pays once for a bug). *left_out names
+ * the others. */
+static void usable_cases(grading_t *g, const check_t *c, strvec_t *cases, char **left_out)
+{
+    strbuf_t out = {0};
+    for (size_t i = 0; i < c->cases.n; i++) {
+        bool ok = true;
+        for (size_t k = 0; k < g->ex->nchecks; k++) {
+            const check_t *t = &g->ex->checks[k];
+            if (t->program == c->program && strcmp(t->stage, "tests") == 0 &&
+                sv_contains(&t->cases, c->cases.v[i]) && t->status != CHECK_PASS)
+                ok = false;
+        }
+        if (ok)
+            sv_push(cases, c->cases.v[i]);
+        else
+            sb_printf(&out, "%s%s", out.len ? ", " : "", c->cases.v[i]);
+    }
+    *left_out = out.len ? sb_take(&out) : NULL;
+}
+
+/* Appends "(left out: ...)" to a passing check's message. */
+static void note_left_out(check_t *c, const char *left_out)
+{
+    if (left_out == NULL || c->message == NULL)
+        return;
+    char *m = xasprintf("%s; not run here, as they failed in the tests stage: %s", c->message, left_out);
+    free(c->message);
+    c->message = m;
 }
 
 /* ---- ThreadSanitizer ---- */
@@ -720,6 +765,14 @@ void stage_tsan(grading_t *g)
         }
         const char *r = ini_get(c->sec, "repeat");
         int repeat = r != NULL ? atoi(r) : 1;
+        strvec_t cases = {0};
+        char *left_out = NULL;
+        usable_cases(g, c, &cases, &left_out);
+        if (cases.n == 0) {
+            check_skip(c, "not run: every test it runs failed in the tests stage (%s)", left_out);
+            free(left_out);
+            continue;
+        }
         for (int run = 1; run <= repeat && c->status == CHECK_PENDING; run++) {
             char *logdir = new_rundir(g, "tsan-logs");
             strvec_t env = {0};
@@ -727,7 +780,7 @@ void stage_tsan(grading_t *g)
                            "log_path=%s/tsan",
                      logdir);
             prog_run_t pr;
-            run_program(g, c->program->binary[VARIANT_TSAN], &c->cases, NULL, &env,
+            run_program(g, c->program->binary[VARIANT_TSAN], &cases, NULL, &env,
                         c->program->timeout_s * 3, true, "tsan", &pr);
             char *logs = read_logs(logdir, "tsan");
             diag_t d;
@@ -737,7 +790,7 @@ void stage_tsan(grading_t *g)
                 check_fail(c, "%s (run %d of %d)", d.message, run, repeat);
                 set_evidence(c, &d);
                 diag_free(&d);
-            } else if (!cases_passed(g, c, &pr, &why, &crashed, &crashed_case)) {
+            } else if (!cases_passed(g, c, &cases, &pr, &why, &crashed, &crashed_case)) {
                 check_fail(c, "under ThreadSanitizer, %s (run %d of %d)", why, run, repeat);
             }
             free(why);
@@ -748,6 +801,9 @@ void stage_tsan(grading_t *g)
         }
         if (c->status == CHECK_PENDING)
             check_pass(c, "no data race in %d runs", repeat);
+        note_left_out(c, left_out);
+        free(left_out);
+        sv_free(&cases);
     }
 }
 
@@ -769,9 +825,20 @@ void stage_valgrind(grading_t *g)
         push_valgrind(&wrapper, logdir);
         const char *expect = ini_get(c->sec, "expect_error");
         prog_run_t pr;
-        strvec_t nocases = {0};
-        run_program(g, c->program->binary[VARIANT_PLAIN], c->program->is_check ? &c->cases : &nocases,
-                    &wrapper, NULL, c->program->timeout_s * 5, false, "valgrind", &pr);
+        strvec_t cases = {0};
+        char *left_out = NULL;
+        if (c->program->is_check) {
+            usable_cases(g, c, &cases, &left_out);
+            if (cases.n == 0) {
+                check_skip(c, "not run: every test it runs failed in the tests stage (%s)", left_out);
+                free(left_out);
+                sv_free(&wrapper);
+                free(logdir);
+                continue;
+            }
+        }
+        run_program(g, c->program->binary[VARIANT_PLAIN], &cases, &wrapper, NULL,
+                    c->program->timeout_s * 5, false, "valgrind", &pr);
         char *logs = read_logs(logdir, "vg.");
         if (expect != NULL) {
             /* The program does something wrong on purpose: memcheck must say so. */
@@ -792,13 +859,16 @@ void stage_valgrind(grading_t *g)
                 check_fail(c, "%s", d.message);
                 set_evidence(c, &d);
                 diag_free(&d);
-            } else if (!cases_passed(g, c, &pr, &why, &crashed, &crashed_case)) {
+            } else if (!cases_passed(g, c, &cases, &pr, &why, &crashed, &crashed_case)) {
                 check_fail(c, "under Valgrind, %s", why);
             } else {
                 check_pass(c, "no memcheck error, no leak");
+                note_left_out(c, left_out);
             }
             free(why);
         }
+        free(left_out);
+        sv_free(&cases);
         free(logs);
         prog_run_free(&pr);
         sv_free(&wrapper);
@@ -864,21 +934,27 @@ void stage_perf(grading_t *g)
         check_t *c = &ex->checks[i];
         if (strcmp(c->stage, "perf") != 0 || !check_ready(g, c))
             continue;
-        int rounds = (int)number(c, "rounds", 5);
+        int rounds = (int)number(c, "rounds", 5), best_of = (int)number(c, "best_of", 1);
         double full_at = number(c, "full_at", 2.0), zero_at = number(c, "zero_at", 1.0);
         double *ratio = xcalloc((size_t)rounds, sizeof *ratio);
         double *ref_ratio = xcalloc((size_t)rounds, sizeof *ref_ratio);
         const char *who[3] = {"student", "reference", "malloc"};
         char *why = NULL;
         for (int r = 0; r < rounds && why == NULL; r++) {
-            double t[3];
-            for (int k = 0; k < 3 && why == NULL; k++) {
-                int w = (k + r) % 3; /* rotate the order: no one always runs first */
-                const char *bin = c->program->binary[w == 0 ? VARIANT_PLAIN : VARIANT_REFERENCE];
-                t[w] = bench_once(g, c, bin, w == 2 ? "malloc" : "pool", &why);
-                if (why != NULL && w != 0)
-                    die("the %s run of the benchmark failed: %s", who[w], why);
-            }
+            /* Each program runs best_of times, interleaved, in an order that rotates
+             * from round to round; its best time stands for the round (another
+             * process can only ever slow a run down). */
+            double t[3] = {0, 0, 0};
+            for (int b = 0; b < best_of && why == NULL; b++)
+                for (int k = 0; k < 3 && why == NULL; k++) {
+                    int w = (k + r) % 3;
+                    const char *bin = c->program->binary[w == 0 ? VARIANT_PLAIN : VARIANT_REFERENCE];
+                    double ns = bench_once(g, c, bin, w == 2 ? "malloc" : "pool", &why);
+                    if (why != NULL && w != 0)
+                        die("the %s run of the benchmark failed: %s", who[w], why);
+                    if (t[w] == 0 || ns < t[w])
+                        t[w] = ns;
+                }
             if (why == NULL) {
                 ratio[r] = t[2] / t[0];
                 ref_ratio[r] = t[2] / t[1];
@@ -894,9 +970,10 @@ void stage_perf(grading_t *g)
             }
             double m = median(ratio, (size_t)rounds), mref = median(ref_ratio, (size_t)rounds);
             double frac = perf_fraction(m, zero_at, full_at);
-            char *figures = xasprintf("%.2fx faster than malloc (median of %d rounds, %.2f-%.2f); "
+            char *figures = xasprintf("%.2fx %s malloc (median of %d rounds, %.2f-%.2f); "
                                       "the reference: %.2fx; full points at %.1fx, none at %.1fx",
-                                      m, rounds, lo, hi, mref, full_at, zero_at);
+                                      m, m >= 1 ? "faster than" : "as fast as", rounds, lo, hi,
+                                      mref, full_at, zero_at);
             if (frac >= 1) {
                 check_pass(c, "%s", figures);
             } else {

@@ -130,7 +130,7 @@ static void discover(void)
                 const char *f = ms[k]->d_name;
                 if (str_ends_with(f, ".patch") || str_ends_with(f, ".c")) {
                     char *name = xstrndup(f, strcspn(f, "."));
-                    char *src = xasprintf("%s/build/kit-tests/ex%s-%s", root, id, name);
+                    char *src = xasprintf("%s/build/kit-runs/ex%s-%s", root, id, name);
                     char *path = path_join(mdir, f);
                     add_subject(SUBJECT_MUTANT, id, d, name, src, path);
                     free(name);
@@ -208,8 +208,8 @@ typedef struct {
 
 static graded_t grade(const subject_t *s)
 {
-    char *json = xasprintf("%s/build/kit-tests/ex%s-%s.json", root, s->exercise, s->name);
-    char *dir = xasprintf("%s/build/kit-tests", root);
+    char *json = xasprintf("%s/build/kit-runs/ex%s-%s.json", root, s->exercise, s->name);
+    char *dir = xasprintf("%s/build/kit-runs", root);
     mkdir_p(dir);
     unlink(json);
     char *cmd = xasprintf("'%s/build/grade' check %s --src '%s' --json '%s' --quiet %s > '%s.txt' 2>&1",
@@ -240,7 +240,7 @@ START_TEST(subject)
     }
     graded_t g = grade(s);
     ck_assert_msg(g.status != 2, "ex%s %s: the grader could not run (exit status 2); see "
-                  "build/kit-tests/ex%s-%s.json.txt", s->exercise, s->name, s->exercise, s->name);
+                  "build/kit-runs/ex%s-%s.json.txt", s->exercise, s->name, s->exercise, s->name);
     ck_assert_msg(g.report != NULL, "ex%s %s: no JSON report was written", s->exercise, s->name);
     json_t *tests = json_object_get(g.report, "tests");
     double score = json_number_value(json_object_get(g.report, "score"));
