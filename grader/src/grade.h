@@ -49,6 +49,7 @@ typedef struct program {
     char *name;
     bool is_check;       /* kind = check: a Check suite linked with the harness main */
     strvec_t sources;    /* absolute paths of kit sources */
+    strvec_t ldflags;    /* extra link options, e.g. -Wl,--wrap=pthread_mutex_lock */
     double timeout_s;
     bool optional;       /* may be missing (hidden tests in a student handout) */
     bool available;      /* every source exists */
@@ -60,6 +61,7 @@ typedef struct check {
     char *id, *title, *stage, *doc, *visibility;
     double points;
     bool bonus;               /* extra credit: not earning it is not a failure */
+    int min_cpus;             /* skipped, with the reason, on a smaller machine */
     const ini_section_t *sec; /* stage-specific keys */
     strvec_t depends;         /* ids of checks that must pass first */
     strvec_t cases;           /* test cases, for kind = check programs */
@@ -96,7 +98,7 @@ double exercise_max_points(const exercise_t *ex);
 
 /* ---- one grading run ---- */
 
-enum { STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_TSAN, STAGE_VALGRIND, STAGE_PERF, NSTAGES };
+enum { STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_TSAN, STAGE_VALGRIND, STAGE_PERF, STAGE_BONUS, NSTAGES };
 extern const char *const stage_names[NSTAGES];
 
 typedef struct {
@@ -121,6 +123,7 @@ void stage_tests(grading_t *g);
 void stage_tsan(grading_t *g);
 void stage_valgrind(grading_t *g);
 void stage_perf(grading_t *g);
+void stage_bonus(grading_t *g); /* like tests, for bonus probes, after everything else */
 
 /* Marks check c failed, passed or skipped with a message (printf-style). */
 void check_fail(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

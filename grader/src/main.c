@@ -234,8 +234,8 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
     rm_rf(g.workdir);
     mkdir_p(g.workdir);
 
-    void (*stages[NSTAGES])(grading_t *) = {stage_build, stage_rules, stage_tests,
-                                            stage_tsan, stage_valgrind, stage_perf};
+    void (*stages[NSTAGES])(grading_t *) = {stage_build, stage_rules,    stage_tests, stage_tsan,
+                                            stage_valgrind, stage_perf, stage_bonus};
     bool tty = isatty(2) && !quiet;
     for (int s = 0; s < NSTAGES; s++) {
         bool any = false;

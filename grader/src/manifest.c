@@ -7,7 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const known_stages[] = {"build", "rules", "tests", "tsan", "valgrind", "perf"};
+/* In the order they run: a check may depend only on checks of earlier stages. */
+static const char *const known_stages[] = {"build", "rules", "tests", "tsan", "valgrind", "perf", "bonus"};
+
+static int stage_index(const char *stage)
+{
+    for (int i = 0; i < (int)(sizeof known_stages / sizeof *known_stages); i++)
+        if (strcmp(stage, known_stages[i]) == 0)
+            return i;
+    return -1;
+}
 
 bool ini_parse(const char *text, ini_t *ini, char **err)
 {
@@ -187,6 +196,7 @@ static void load_program(exercise_t *ex, const char *path, const ini_section_t *
     }
     sv_free(&rel);
     p->timeout_s = number_or_die(path, s, "timeout", 60);
+    sv_push_words(&p->ldflags, ini_get(s, "ldflags"));
     const char *opt = ini_get(s, "optional");
     p->optional = opt != NULL && strcmp(opt, "yes") == 0;
     if (!p->available && !p->optional)
@@ -214,6 +224,7 @@ static void load_check(exercise_t *ex, const char *path, const ini_section_t *s,
     c->points = number_or_die(path, s, "points", 0);
     const char *bonus = ini_get(s, "bonus");
     c->bonus = bonus != NULL && strcmp(bonus, "yes") == 0;
+    c->min_cpus = (int)number_or_die(path, s, "min_cpus", 0);
     sv_push_words(&c->depends, ini_get(s, "depends"));
     if (strcmp(c->stage, "build") != 0 && !sv_contains(&c->depends, "build"))
         sv_push(&c->depends, "build");
@@ -290,10 +301,16 @@ void exercise_load(exercise_t *ex, const char *root, const char *dir)
         }
     }
     for (size_t i = 0; i < ex->nchecks; i++)
-        for (size_t j = 0; j < ex->checks[i].depends.n; j++)
-            if (exercise_check(ex, ex->checks[i].depends.v[j]) == NULL)
+        for (size_t j = 0; j < ex->checks[i].depends.n; j++) {
+            const check_t *d = exercise_check(ex, ex->checks[i].depends.v[j]);
+            if (d == NULL)
                 die("%s: check %s depends on %s, which is not a check", path, ex->checks[i].id,
                     ex->checks[i].depends.v[j]);
+            if (stage_index(d->stage) >= stage_index(ex->checks[i].stage))
+                die("%s: check %s (stage %s) depends on %s, which is judged in stage %s, not "
+                    "before it",
+                    path, ex->checks[i].id, ex->checks[i].stage, d->id, d->stage);
+        }
     free(path);
 }
 

@@ -96,19 +96,21 @@ void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color)
         const check_t *c = &ex->checks[i];
         if (!is_graded(c))
             continue;
-        const char *col = c->status == CHECK_PASS ? green : c->status == CHECK_FAIL ? red : dim;
+        const char *col = c->status == CHECK_PASS ? green
+                          : c->status == CHECK_FAIL && !c->bonus ? red
+                                                                 : dim;
+        const char *word = c->bonus && c->status == CHECK_FAIL ? "no" : status_word(c->status);
         char pts[32];
         if (c->bonus)
             snprintf(pts, sizeof pts, "+%g bonus", c->score);
         else
             snprintf(pts, sizeof pts, "%g/%g", c->score, c->points);
-        fprintf(out, "  %-26s %s%-6s%s %9s  %s\n", c->id, col, status_word(c->status), off, pts,
-                c->title);
+        fprintf(out, "  %-26s %s%-6s%s %9s  %s\n", c->id, col, word, off, pts, c->title);
         if (c->status != CHECK_PASS && c->message != NULL) {
             print_wrapped(out, c->message, 6, 90);
             if (c->where != NULL)
                 fprintf(out, "      at %s\n", c->where);
-            if (c->doc != NULL && c->status == CHECK_FAIL)
+            if (c->doc != NULL && c->status == CHECK_FAIL && !c->bonus)
                 fprintf(out, "      %ssee %s%s\n", dim, c->doc, off);
         } else if (c->status == CHECK_PASS && strcmp(c->stage, "perf") == 0) {
             print_wrapped(out, c->message, 6, 90);
@@ -157,6 +159,7 @@ char *report_json(const grading_t *g, double elapsed)
                               c->status == CHECK_PASS ? "passed" : "failed", "output", output,
                               "visibility", c->visibility, "check", c->id, "stage", c->stage);
         json_object_set_new(t, "name_format", json_string("text"));
+        json_object_set_new(t, "bonus", json_boolean(c->bonus));
         json_object_set_new(t, "result", json_string(c->status == CHECK_PASS   ? "pass"
                                                      : c->status == CHECK_FAIL ? "fail"
                                                                                : "skip"));

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fnmatch.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #define HARNESS_LIBS "-lcheck_pic -lrt -lm -lsubunit -ljansson -pthread"
 #endif
 
-const char *const stage_names[NSTAGES] = {"build", "rules", "tests", "tsan", "valgrind", "perf"};
+const char *const stage_names[NSTAGES] = {"build", "rules", "tests", "tsan", "valgrind", "perf", "bonus"};
 static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "reference"};
 
 /* ---- checks ---- */
@@ -75,6 +76,13 @@ bool check_ready(grading_t *g, check_t *c)
     }
     if (c->program != NULL && !c->program->available) {
         check_skip(c, "not run: this copy of the kit does not have these tests");
+        return false;
+    }
+    cpu_set_t allowed;
+    int cpus = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
+    if (c->min_cpus > 0 && cpus < c->min_cpus) {
+        check_skip(c, "not run: it needs %d CPUs and this machine gives the grader %d",
+                   c->min_cpus, cpus);
         return false;
     }
     return true;
@@ -184,7 +192,8 @@ static char *student_paths(grading_t *g, const char *text)
     return s;
 }
 
-static bool link_program(grading_t *g, variant_t v, const strvec_t *objs, const char *bin, char **out)
+static bool link_program(grading_t *g, variant_t v, const program_t *p, const strvec_t *objs,
+                         const char *bin, char **out)
 {
     strvec_t argv = {0}, env = {0};
     sv_push(&argv, compiler_for(v));
@@ -194,6 +203,8 @@ static bool link_program(grading_t *g, variant_t v, const strvec_t *objs, const 
         sv_push(&argv, objs->v[i]);
     sv_push(&argv, "-o");
     sv_push(&argv, bin);
+    for (size_t i = 0; i < p->ldflags.n; i++)
+        sv_push(&argv, p->ldflags.v[i]);
     sv_push_words(&argv, HARNESS_LIBS);
     char *rundir = new_rundir(g, "ld");
     base_env(&env, rundir);
@@ -355,7 +366,7 @@ void stage_build(grading_t *g)
                 sv_push(&objs, student_objs.v[k]);
             char *bin = xasprintf("%s/%s.%s", bindir, p->name, variant_names[v]);
             char *out = NULL;
-            if (link_program(g, (variant_t)v, &objs, bin, &out)) {
+            if (link_program(g, (variant_t)v, p, &objs, bin, &out)) {
                 p->binary[v] = xstrdup(bin);
             } else if (v == VARIANT_REFERENCE) {
                 die("the reference solution does not link with %s: %s", p->name, out);
@@ -676,7 +687,8 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
     sv_free(&env);
 }
 
-void stage_tests(grading_t *g)
+/* Runs the Check cases of every ready check of the given stage, one run per program. */
+static void run_case_checks(grading_t *g, const char *stage)
 {
     exercise_t *ex = g->ex;
     for (size_t pi = 0; pi < ex->nprograms; pi++) {
@@ -684,7 +696,7 @@ void stage_tests(grading_t *g)
         strvec_t cases = {0};
         for (size_t i = 0; i < ex->nchecks; i++) {
             check_t *c = &ex->checks[i];
-            if (c->program == p && strcmp(c->stage, "tests") == 0 && check_ready(g, c))
+            if (c->program == p && strcmp(c->stage, stage) == 0 && check_ready(g, c))
                 for (size_t k = 0; k < c->cases.n; k++)
                     if (!sv_contains(&cases, c->cases.v[k]))
                         sv_push(&cases, c->cases.v[k]);
@@ -695,7 +707,7 @@ void stage_tests(grading_t *g)
         run_program(g, p->binary[VARIANT_PLAIN], &cases, NULL, NULL, p->timeout_s, false, p->name, &pr);
         for (size_t i = 0; i < ex->nchecks; i++) {
             check_t *c = &ex->checks[i];
-            if (c->program != p || strcmp(c->stage, "tests") != 0 || c->status != CHECK_PENDING)
+            if (c->program != p || strcmp(c->stage, stage) != 0 || c->status != CHECK_PENDING)
                 continue;
             char *why = NULL, *crashed_case = NULL;
             bool crashed;
@@ -711,6 +723,16 @@ void stage_tests(grading_t *g)
         prog_run_free(&pr);
         sv_free(&cases);
     }
+}
+
+void stage_tests(grading_t *g)
+{
+    run_case_checks(g, "tests");
+}
+
+void stage_bonus(grading_t *g)
+{
+    run_case_checks(g, "bonus");
 }
 
 /* The cases of c worth running under a tool: those whose own check in the tests

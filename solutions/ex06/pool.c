@@ -3,13 +3,15 @@
  * Free blocks sit in one of three tiers, fastest first:
  *   1. a thread's cache: an array of block pointers owned by one thread for one
  *      pool; alloc pops, free pushes; no lock;
- *   2. the pool's free array, under the pool's mutex; a cache trades a batch of
- *      CACHE_BATCH pointers with it when it runs empty or full;
+ *   2. the pool's free array, under the pool's mutex; a cache trades half of
+ *      itself with it when it runs empty or full;
  *   3. fresh memory: the uncarved tail of the newest chunk.
- * A thread takes the mutex about once per CACHE_BATCH operations. That, not a
- * cleverer lock, is what makes the pool faster than malloc under threads: a trip
- * to shared state costs the cache lines that move between cores (hundreds of
- * nanoseconds here), so a batch must carry enough blocks to pay for it.
+ * A thread takes the mutex at most once per half-cache of operations, and never
+ * while its working set fits in its cache. That, not a cleverer lock, is what
+ * makes the pool faster than malloc under threads: a trip to shared state costs
+ * the cache lines that move between cores (hundreds of nanoseconds here), and
+ * on a virtual machine a thread holding the lock can be stopped for milliseconds
+ * while the others wait; so a batch must carry many blocks, and most calls none.
  *
  * The pool never writes into a free block, so a block's bytes are the user's
  * alone. Under Valgrind, memcheck is told about every block with the mempool
@@ -30,11 +32,13 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
 
-/* Tunable: pointers moved per trip to the pool, and a cache's size. A cache may
- * hold up to CACHE_SLOTS free blocks that other threads cannot use: speed is
- * bought with memory. */
-#define CACHE_BATCH 256
-#define CACHE_SLOTS (2 * CACHE_BATCH)
+/* Tunable: a thread's cache holds up to CACHE_BYTES of free blocks (at most
+ * CACHE_MAX_SLOTS of them) that no other thread can use: speed bought with
+ * memory. When a thread's working set fits, it never goes to the pool at all;
+ * when it does not, it trades half a cache at a time. */
+#define CACHE_BYTES (128 * 1024)
+#define CACHE_MAX_SLOTS 2048
+#define CACHE_MIN_SLOTS 16
 
 /* Fixed by the contract: blocks are 16-byte aligned. */
 #define BLOCK_ALIGN 16
@@ -52,10 +56,11 @@ typedef struct chunk {
 typedef struct cache {
     pool_t *pool;
     size_t count;              /* free blocks in slots[0..count) */
+    size_t size;               /* slots in slots[], even; a batch is size / 2 */
     atomic_size_t allocs;      /* the owner's pool_alloc calls not yet folded into pool */
     atomic_size_t frees;       /* the owner's pool_free calls not yet folded into pool */
     struct cache *prev, *next; /* in pool->caches, under pool->lock */
-    void *slots[CACHE_SLOTS];
+    void *slots[];
 } cache_t;
 
 /* Invariant, under lock when no thread is inside pool_alloc or pool_free:
@@ -65,6 +70,7 @@ typedef struct cache {
 struct pool {
     /* set by pool_create, read-only after */
     size_t block_size;     /* bytes per block, a multiple of BLOCK_ALIGN */
+    size_t cache_size;     /* slots of each thread's cache */
     uint64_t id;           /* unique among all pools ever created */
     pthread_key_t key;     /* this thread's cache_t for this pool */
     bool on_valgrind;      /* tell memcheck about every block */
@@ -184,7 +190,7 @@ static void pool_give_locked(pool_t *pool, void *const *blocks, size_t n)
 static NOINLINE bool cache_refill(cache_t *c)
 {
     pool_lock(c->pool);
-    c->count = pool_take_locked(c->pool, c->slots, CACHE_BATCH);
+    c->count = pool_take_locked(c->pool, c->slots, c->size / 2);
     pool_unlock(c->pool);
     return c->count > 0;
 }
@@ -193,11 +199,12 @@ static NOINLINE bool cache_refill(cache_t *c)
  * ones most likely still in this core's cache). */
 static NOINLINE void cache_drain(cache_t *c)
 {
+    size_t half = c->size / 2;
     pool_lock(c->pool);
-    pool_give_locked(c->pool, c->slots, CACHE_BATCH);
+    pool_give_locked(c->pool, c->slots, half);
     pool_unlock(c->pool);
-    memmove(c->slots, c->slots + CACHE_BATCH, (c->count - CACHE_BATCH) * sizeof(void *));
-    c->count -= CACHE_BATCH;
+    memmove(c->slots, c->slots + half, (c->count - half) * sizeof(void *));
+    c->count -= half;
 }
 
 /* The last pool this thread used and its cache there: saves a pthread_getspecific
@@ -233,10 +240,11 @@ static NOINLINE cache_t *cache_get_slow(pool_t *pool)
 {
     cache_t *c = pthread_getspecific(pool->key);
     if (c == NULL) {
-        c = calloc(1, sizeof *c);
+        c = calloc(1, sizeof *c + pool->cache_size * sizeof c->slots[0]);
         if (c == NULL)
             return NULL;
         c->pool = pool;
+        c->size = pool->cache_size;
         if (pthread_setspecific(pool->key, c) != 0) {
             free(c);
             return NULL;
@@ -280,6 +288,12 @@ pool_t *pool_create(size_t block_size, size_t num_blocks)
     if (pool == NULL)
         return NULL;
     pool->block_size = (block_size + BLOCK_ALIGN - 1) & ~(size_t)(BLOCK_ALIGN - 1);
+    pool->cache_size = CACHE_BYTES / pool->block_size;
+    if (pool->cache_size > CACHE_MAX_SLOTS)
+        pool->cache_size = CACHE_MAX_SLOTS;
+    if (pool->cache_size < CACHE_MIN_SLOTS)
+        pool->cache_size = CACHE_MIN_SLOTS;
+    pool->cache_size &= ~(size_t)1;
     pool->id = atomic_fetch_add(&next_id, 1);
     pool->on_valgrind = RUNNING_ON_VALGRIND;
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
@@ -362,7 +376,7 @@ static NOINLINE void pool_free_slow(pool_t *pool, void *ptr)
         pool_unlock(pool);
         return;
     }
-    if (c->count == CACHE_SLOTS)
+    if (c->count == c->size)
         cache_drain(c);
     c->slots[c->count++] = ptr;
     counter_bump(&c->frees);
@@ -371,7 +385,7 @@ static NOINLINE void pool_free_slow(pool_t *pool, void *ptr)
 void pool_free(pool_t *pool, void *ptr)
 {
     cache_t *c = cache_peek(pool);
-    if (likely(c != NULL && ptr != NULL && c->count < CACHE_SLOTS && !pool->on_valgrind)) {
+    if (likely(c != NULL && ptr != NULL && c->count < c->size && !pool->on_valgrind)) {
         counter_bump(&c->frees);
         c->slots[c->count++] = ptr;
         return;

@@ -1,6 +1,6 @@
 /* mutant: mutex_only
  * what: a correct pool that takes its one mutex on every call: right, but slower than malloc
- * fail: perf/seed perf/batch
+ * fail: perf/seed perf/batch bonus/thread-cache bonus/per-cpu bonus/lock-free
  * may-fail:
  *
  * The milestone most students reach first: one mutex, a free list threaded

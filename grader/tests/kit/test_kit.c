@@ -4,6 +4,11 @@
  *   - every mutant in exercises/NN/mutants fails exactly the checks it declares
  *     (fail:), may fail the ones it allows (may-fail:), and passes the others or
  *     has them skipped because a check they depend on did not pass.
+ *   - every variant in exercises/NN/variants (a correct design other than the
+ *     reference, e.g. a lock-free pool) earns the bonus checks it declares
+ *     (earns:), and fails only what it declares;
+ *   - coverage: every check is failed by some mutant, and every bonus check is
+ *     earned by the reference (reference_earns in the manifest) or a variant.
  * A mutant is a unified diff against the reference (NAME.patch) or a whole
  * student file (NAME.c); its header declares what it must break.
  * ALAB_FAST=1 skips the perf stage, and the mutants that only perf can catch.
@@ -20,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef enum { SUBJECT_REFERENCE, SUBJECT_SKELETON, SUBJECT_MUTANT } subject_kind_t;
+typedef enum { SUBJECT_REFERENCE, SUBJECT_SKELETON, SUBJECT_MUTANT, SUBJECT_VARIANT } subject_kind_t;
 
 typedef struct {
     subject_kind_t kind;
@@ -29,7 +34,7 @@ typedef struct {
     char *name;      /* mutant name, or "reference" / "skeleton" */
     char *src;       /* the directory to grade (made for mutants) */
     char *mutant;    /* the mutant's file */
-    strvec_t fail, may_fail;
+    strvec_t fail, may_fail, earns;
 } subject_t;
 
 static subject_t subjects[512];
@@ -99,6 +104,7 @@ static void add_subject(subject_kind_t kind, const char *ex, const char *dirname
             die("cannot read %s", mutant);
         read_header(text, "fail", &s->fail);
         read_header(text, "may-fail", &s->may_fail);
+        read_header(text, "earns", &s->earns);
         free(text);
     }
 }
@@ -123,25 +129,30 @@ static void discover(void)
             char *solp = path_join(root, sol), *skelp = path_join(root, skel);
             add_subject(SUBJECT_REFERENCE, id, d, "reference", solp, NULL);
             add_subject(SUBJECT_SKELETON, id, d, "skeleton", skelp, NULL);
-            char *mdir = path_join(dir, "mutants");
-            struct dirent **ms;
-            int nm = scandir(mdir, &ms, NULL, by_name);
-            for (int k = 0; k < nm; k++) {
-                const char *f = ms[k]->d_name;
-                if (str_ends_with(f, ".patch") || str_ends_with(f, ".c")) {
-                    char *name = xstrndup(f, strcspn(f, "."));
-                    char *src = xasprintf("%s/build/kit-runs/ex%s-%s", root, id, name);
-                    char *path = path_join(mdir, f);
-                    add_subject(SUBJECT_MUTANT, id, d, name, src, path);
-                    free(name);
-                    free(src);
-                    free(path);
+            /* mutants are kit material; variants are solutions, kept with them */
+            char *vdir = xasprintf("%s/%s/variants", root, sol);
+            char *dirs[] = {path_join(dir, "mutants"), vdir};
+            for (int kind = 0; kind < 2; kind++) {
+                char *mdir = dirs[kind];
+                struct dirent **ms;
+                int nm = scandir(mdir, &ms, NULL, by_name);
+                for (int k = 0; k < nm; k++) {
+                    const char *f = ms[k]->d_name;
+                    if (str_ends_with(f, ".patch") || str_ends_with(f, ".c")) {
+                        char *name = xstrndup(f, strcspn(f, "."));
+                        char *src = xasprintf("%s/build/kit-runs/ex%s-%s", root, id, name);
+                        char *path = path_join(mdir, f);
+                        add_subject(kind == 0 ? SUBJECT_MUTANT : SUBJECT_VARIANT, id, d, name, src, path);
+                        free(name);
+                        free(src);
+                        free(path);
+                    }
+                    free(ms[k]);
                 }
-                free(ms[k]);
+                if (nm > 0)
+                    free(ms);
+                free(mdir);
             }
-            if (nm > 0)
-                free(ms);
-            free(mdir);
             free(id);
             free(sol);
             free(skel);
@@ -233,8 +244,8 @@ static const char *check_result(json_t *t, const char **id)
 START_TEST(subject)
 {
     const subject_t *s = &subjects[_i];
-    if (s->kind == SUBJECT_MUTANT) {
-        if (fast && s->fail.n > 0 && str_starts_with(s->fail.v[0], "perf/"))
+    if (s->kind == SUBJECT_MUTANT || s->kind == SUBJECT_VARIANT) {
+        if (fast && s->kind == SUBJECT_MUTANT && s->fail.n > 0 && str_starts_with(s->fail.v[0], "perf/"))
             return; /* only the perf stage catches it, and ALAB_FAST skips perf */
         make_mutant(s);
     }
@@ -250,16 +261,29 @@ START_TEST(subject)
     if (s->kind == SUBJECT_REFERENCE) {
         size_t i;
         json_t *t;
+        strvec_t earns = {0};
+        char *ini = xasprintf("%s/exercises/%s/exercise.ini", root, s->dirname);
+        char *text = read_file(ini, NULL);
+        char *re = ini_value(text, "reference_earns");
+        sv_push_words(&earns, re);
         json_array_foreach(tests, i, t) {
             const char *id, *r = check_result(t, &id);
             bool skipped_perf = fast && strcmp(r, "skip") == 0 &&
                                 strcmp(json_string_value(json_object_get(t, "stage")), "perf") == 0;
+            bool bonus = json_number_value(json_object_get(t, "max_score")) == 0 &&
+                         json_object_get(t, "bonus") == json_true();
+            if (bonus && !sv_contains(&earns, id))
+                continue; /* a bonus the reference does not claim */
             ck_assert_msg(strcmp(r, "pass") == 0 || skipped_perf,
                           "ex%s reference: check %s did not pass: %s", s->exercise, id,
                           json_string_value(json_object_get(t, "output")));
         }
+        sv_free(&earns);
+        free(re);
+        free(text);
+        free(ini);
         if (!fast)
-            ck_assert_msg(g.status == 0 && score == max,
+            ck_assert_msg(g.status == 0 && score >= max,
                           "ex%s reference: expected full marks and exit status 0, got %g/%g and %d",
                           s->exercise, score, max, g.status);
     } else if (s->kind == SUBJECT_SKELETON) {
@@ -268,8 +292,9 @@ START_TEST(subject)
         ck_assert_msg(score <= 0.3 * max, "ex%s skeleton: scored %g/%g; a skeleton should score low",
                       s->exercise, score, max);
     } else {
-        ck_assert_msg(g.status == 1, "ex%s mutant %s: expected exit status 1, got %d", s->exercise,
-                      s->name, g.status);
+        if (s->kind == SUBJECT_MUTANT || s->fail.n > 0)
+            ck_assert_msg(g.status == 1, "ex%s %s %s: expected exit status 1, got %d", s->exercise,
+                          s->kind == SUBJECT_MUTANT ? "mutant" : "variant", s->name, g.status);
         size_t i;
         json_t *t;
         strbuf_t wrong = {0};
@@ -277,7 +302,14 @@ START_TEST(subject)
             const char *id, *r = check_result(t, &id);
             const char *out = json_string_value(json_object_get(t, "output"));
             bool must = sv_contains(&s->fail, id), may = sv_contains(&s->may_fail, id);
-            if (must && strcmp(r, "fail") != 0)
+            bool bonus = json_object_get(t, "bonus") == json_true();
+            if (sv_contains(&s->earns, id) && strcmp(r, "pass") != 0)
+                sb_printf(&wrong, "\n  %s should be earned but is %s (%s)", id, r, out);
+            else if (bonus && !must && !sv_contains(&s->earns, id))
+                continue; /* bonus checks count only where declared */
+            else if (fast && strcmp(r, "skip") == 0 && strstr(out, "--skip") != NULL)
+                continue;
+            else if (must && strcmp(r, "fail") != 0)
                 sb_printf(&wrong, "\n  %s should fail but is %s (%s)", id, r, out);
             else if (!must && !may && strcmp(r, "fail") == 0)
                 sb_printf(&wrong, "\n  %s should pass but failed: %s", id, out);
@@ -297,6 +329,56 @@ START_TEST(subject)
 }
 END_TEST
 
+/* Every check of every exercise has a mutant that must fail it, and every bonus
+ * check is earned by the reference or by a variant. */
+START_TEST(coverage)
+{
+    char *exdir = path_join(root, "exercises");
+    struct dirent **ents;
+    int n = scandir(exdir, &ents, NULL, by_name);
+    strbuf_t missing = {0};
+    for (int i = 0; i < n; i++) {
+        char *ini = xasprintf("%s/%s/exercise.ini", exdir, ents[i]->d_name);
+        char *text = read_file(ini, NULL);
+        if (text != NULL) {
+            char *re = ini_value(text, "reference_earns");
+            strvec_t earned = {0};
+            sv_push_words(&earned, re);
+            /* "[check ID]" headers, and whether "bonus = yes" follows before the next one */
+            for (const char *p = strstr(text, "\n[check "); p != NULL; p = strstr(p + 1, "\n[check ")) {
+                char *id = xstrndup(p + 8, strcspn(p + 8, "]"));
+                const char *next = strstr(p + 1, "\n[");
+                char *body = xstrndup(p, next != NULL ? (size_t)(next - p) : strlen(p));
+                bool bonus = strstr(body, "\nbonus = yes") != NULL;
+                bool caught = false, earned_somewhere = sv_contains(&earned, id);
+                for (int k = 0; k < nsubjects; k++) {
+                    if (strcmp(subjects[k].dirname, ents[i]->d_name) != 0)
+                        continue;
+                    caught |= subjects[k].kind == SUBJECT_MUTANT && sv_contains(&subjects[k].fail, id);
+                    earned_somewhere |= subjects[k].kind == SUBJECT_VARIANT && sv_contains(&subjects[k].earns, id);
+                }
+                if (!caught)
+                    sb_printf(&missing, "\n  %s: no mutant declares that it fails %s", ents[i]->d_name, id);
+                if (bonus && !earned_somewhere)
+                    sb_printf(&missing, "\n  %s: neither the reference nor a variant earns %s",
+                              ents[i]->d_name, id);
+                free(id);
+                free(body);
+            }
+            sv_free(&earned);
+            free(re);
+            free(text);
+        }
+        free(ini);
+        free(ents[i]);
+    }
+    if (n > 0)
+        free(ents);
+    free(exdir);
+    ck_assert_msg(missing.len == 0, "checks without proof:%s", missing.s);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -306,6 +388,9 @@ int main(int argc, char **argv)
     fast = getenv("ALAB_FAST") != NULL;
     discover();
     Suite *suite = suite_create("kit");
+    TCase *cov = tcase_create("coverage");
+    tcase_add_test(cov, coverage);
+    suite_add_tcase(suite, cov);
     TCase *tc = tcase_create("grading");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, subject, 0, nsubjects);
