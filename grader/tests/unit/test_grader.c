@@ -329,8 +329,12 @@ START_TEST(json_report_has_gradescope_fields)
     char *dir = path_join(kit_root, "exercises/ex06-mtpool");
     exercise_load(&ex, kit_root, dir);
     grading_t g = {.ex = &ex, .src_display = "work/ex06", .seed = 7};
-    for (size_t i = 0; i < ex.nchecks; i++)
-        check_pass(&ex.checks[i], "ok");
+    for (size_t i = 0; i < ex.nchecks; i++) {
+        if (ex.checks[i].bonus)
+            check_fail(&ex.checks[i], "not earned"); /* extra credit: counts neither way */
+        else
+            check_pass(&ex.checks[i], "ok");
+    }
     check_t *c = exercise_check(&ex, "tests/growth");
     check_fail(c, "pool_alloc returned NULL");
     c->where = xstrdup("work/ex06/pool.c:9");
@@ -350,6 +354,10 @@ START_TEST(json_report_has_gradescope_fields)
         ck_assert(json_is_string(json_object_get(t, "name")));
         ck_assert(json_is_number(json_object_get(t, "score")));
         ck_assert(json_is_number(json_object_get(t, "max_score")));
+        ck_assert(json_is_boolean(json_object_get(t, "bonus")));
+        if (json_is_true(json_object_get(t, "bonus")))
+            ck_assert_msg(json_number_value(json_object_get(t, "max_score")) == 0,
+                          "extra credit has max_score 0 in Gradescope's schema");
         const char *st = json_string_value(json_object_get(t, "status"));
         ck_assert(strcmp(st, "passed") == 0 || strcmp(st, "failed") == 0);
         const char *vis = json_string_value(json_object_get(t, "visibility"));
