@@ -79,10 +79,10 @@ build/.deps: scripts/deps.sh
 # skeleton and each of its mutants. Both programs are Check suites; the last
 # line is the total.
 
-build/unit-tests: grader/tests/unit/*.c $(GRADER_SRC) $(GRADER_HDR) | build/.deps
+build/unit-tests: grader/tests/unit/*.c grader/tests/run_suite.h $(GRADER_SRC) $(GRADER_HDR) | build/.deps
 	@$(CC) $(CFLAGS) -Igrader/src grader/tests/unit/*.c $(GRADER_SRC) -o $@ $(PKG_LIBS)
 
-build/kit-tests: grader/tests/kit/*.c grader/src/util.c grader/src/util.h | build/.deps
+build/kit-tests: grader/tests/kit/*.c grader/tests/run_suite.h grader/src/util.c grader/src/util.h | build/.deps
 	@$(CC) $(CFLAGS) -Igrader/src grader/tests/kit/*.c grader/src/util.c -o $@ $(PKG_LIBS)
 
 test: build/grade build/unit-tests build/kit-tests

@@ -61,13 +61,19 @@ char *xstrndup(const char *s, size_t n)
     return d;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+    char *s;
+    if (vasprintf(&s, fmt, ap) < 0)
+        die("out of memory");
+    return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        die("out of memory");
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
     return s;
 }
@@ -93,10 +99,8 @@ void sb_append(strbuf_t *sb, const char *s)
 void sb_printf(strbuf_t *sb, const char *fmt, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        die("out of memory");
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
     sb_append(sb, s);
     free(s);
@@ -125,10 +129,8 @@ void sv_push(strvec_t *sv, const char *s)
 void sv_pushf(strvec_t *sv, const char *fmt, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        die("out of memory");
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
     sv_push(sv, s);
     free(s);

@@ -16,6 +16,8 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include "../run_suite.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <jansson.h>
@@ -395,16 +397,5 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, subject, 0, nsubjects);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_set_fork_status(sr, CK_FORK);
-    /* One line per subject as it finishes. */
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr), run = srunner_ntests_run(sr);
-    srunner_free(sr);
-    FILE *f = fopen(getenv("ALAB_COUNTS") != NULL ? getenv("ALAB_COUNTS") : "/dev/null", "a");
-    if (f != NULL) {
-        fprintf(f, "%d %d\n", run - failed, failed);
-        fclose(f);
-    }
-    return failed == 0 ? 0 : 1;
+    return run_suite(suite);
 }

@@ -6,6 +6,8 @@
 #include "grade.h"
 #include "run.h"
 
+#include "../run_suite.h"
+
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
@@ -82,6 +84,45 @@ START_TEST(manifest_of_ex06_loads)
     ck_assert_ptr_nonnull(tsan);
     ck_assert_msg(sv_contains(&tsan->depends, "build"), "every check but build depends on build");
     ck_assert_ptr_nonnull(exercise_check(&ex, "perf/seed"));
+    free(dir);
+}
+END_TEST
+
+/* A manifest whose check depends on one judged later cannot be run: the grader
+ * says so and exits with status 2. */
+START_TEST(manifest_rejects_later_dependency)
+{
+    char dir[] = "/tmp/alab-manifest-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char *ini = path_join(dir, "exercise.ini"), *src = path_join(dir, "t.c");
+    const char *text = "[exercise]\nid = 99\nslug = x\nstudent_files = x.c\ncflags = -O2\n"
+                       "[program tests]\nkind = check\nsources = t.c\n"
+                       "[check build]\nstage = build\n"
+                       "[check tests/a]\nstage = tests\nprogram = tests\ncases = a\n"
+                       "depends = tsan/b\n"
+                       "[check tsan/b]\nstage = tsan\nprogram = tests\ncases = a\n";
+    ck_assert(write_file_atomic(ini, text, strlen(text)));
+    ck_assert(write_file_atomic(src, "", 0));
+    exercise_t ex;
+    exercise_load(&ex, kit_root, dir); /* exits with status 2 */
+}
+END_TEST
+
+START_TEST(too_few_cpus_skips_with_reason)
+{
+    exercise_t ex;
+    char *dir = path_join(kit_root, "exercises/ex06-mtpool");
+    exercise_load(&ex, kit_root, dir);
+    grading_t g = {.ex = &ex};
+    for (size_t i = 0; i < ex.nchecks; i++)
+        if (strcmp(ex.checks[i].stage, "bonus") != 0)
+            check_pass(&ex.checks[i], "ok");
+    check_t *c = exercise_check(&ex, "bonus/per-cpu");
+    ck_assert_ptr_nonnull(c);
+    c->min_cpus = 100000;
+    ck_assert(!check_ready(&g, c));
+    ck_assert_int_eq(c->status, CHECK_SKIP);
+    ck_assert_msg(strstr(c->message, "needs 100000 CPUs") != NULL, "%s", c->message);
     free(dir);
 }
 END_TEST
@@ -394,6 +435,7 @@ int main(int argc, char **argv)
         {"exercises", exercise_names},
         {"exercises", manifest_of_ex06_loads},
         {"checks", failed_dependency_skips_with_reason},
+        {"checks", too_few_cpus_skips_with_reason},
         {"run", run_exit_status_and_output},
         {"run", run_timeout_kills_the_whole_group},
         {"run", run_leftover_children_are_killed},
@@ -418,14 +460,8 @@ int main(int argc, char **argv)
         }
         tcase_add_test(tc, tests[i].test);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr), run = srunner_ntests_run(sr);
-    srunner_free(sr);
-    FILE *f = fopen(getenv("ALAB_COUNTS") != NULL ? getenv("ALAB_COUNTS") : "/dev/null", "a");
-    if (f != NULL) {
-        fprintf(f, "%d %d\n", run - failed, failed);
-        fclose(f);
-    }
-    return failed == 0 ? 0 : 1;
+    TCase *exits = tcase_create("manifest-errors");
+    tcase_add_exit_test(exits, manifest_rejects_later_dependency, 2);
+    suite_add_tcase(s, exits);
+    return run_suite(s);
 }
