@@ -103,21 +103,24 @@ ALAB_TEST(varied_threads)
     uint64_t rng = (alab_seed(1) + 17) | 1;
     static const int counts[] = {2, 3, 5, 12, 16};
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
-        run_mix(16 + (size_t)(rng_next(&rng) % 5) * 8, 32, counts[k], 3000, 40, rng);
+        run_mix(16 + (size_t)(rng_next(&rng) % 5) * 8, 32, counts[k], 40000, 40, rng);
 }
 
 ALAB_TEST(churn)
 {
-    /* Many pools created and destroyed while other pools stay in use. */
+    /* Many pools created and destroyed while other pools stay in use: more than
+     * a process has pthread keys (1024), for pools that use one each. */
     uint64_t rng = (alab_seed(1) + 99) | 1;
     pool_t *keep = pool_create(40, 16);
     ck_assert_msg(keep != NULL, "pool_create(40, 16) returned NULL");
     void *kept = pool_alloc(keep);
     ck_assert_msg(kept != NULL, "pool_alloc returned NULL");
     pattern_fill(kept, 40, 7);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 1200; i++) {
         pool_t *p = pool_create(8 + (size_t)(rng_next(&rng) % 256), 4);
-        ck_assert_msg(p != NULL, "pool_create returned NULL in round %d", i);
+        ck_assert_msg(p != NULL, "pool_create returned NULL after %d pools were created and "
+                      "destroyed: does pool_destroy give back everything pool_create took "
+                      "(memory, locks, pthread keys)?", i);
         for (int j = 0; j < 50; j++)
             ck_assert_msg(pool_alloc(p) != NULL, "pool_alloc returned NULL in round %d", i);
         pool_destroy(p); /* with its blocks still out */
@@ -126,7 +129,7 @@ ALAB_TEST(churn)
                       "another pool was destroyed (round %d)", i);
         pool_free(keep, q);
     }
-    ck_assert_pattern(kept, 40, 7, "a block of a pool that outlived 200 other pools");
+    ck_assert_pattern(kept, 40, 7, "a block of a pool that outlived 1200 other pools");
     pool_free(keep, kept);
     run_mix(48, 8, 6, 2000, 30, rng);
     pool_destroy(keep);
