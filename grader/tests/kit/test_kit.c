@@ -68,12 +68,13 @@ static char *ini_value(const char *text, const char *key)
     return NULL;
 }
 
-/* "# fail: a b" or " * fail: a b" lines of a mutant's header. */
+/* "# fail: a b" or " * fail: a b" lines of a mutant's header: the lines before
+ * the first blank line (or the diff itself). */
 static void read_header(const char *text, const char *field, strvec_t *out)
 {
     char *pat = xasprintf("%s:", field);
     for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, "---", 3) == 0 || strncmp(p, "#include", 8) == 0)
+        if (strncmp(p, "---", 3) == 0 || *p == '\n' || strncmp(p, " */", 3) == 0)
             break; /* the header is over */
         const char *l = p;
         while (*l == '#' || *l == '*' || *l == '/' || *l == ' ')
@@ -305,7 +306,8 @@ START_TEST(subject)
             const char *out = json_string_value(json_object_get(t, "output"));
             bool must = sv_contains(&s->fail, id), may = sv_contains(&s->may_fail, id);
             bool bonus = json_object_get(t, "bonus") == json_true();
-            if (sv_contains(&s->earns, id) && strcmp(r, "pass") != 0)
+            bool cpus_short = strcmp(r, "skip") == 0 && strstr(out, " CPUs and this machine") != NULL;
+            if (sv_contains(&s->earns, id) && strcmp(r, "pass") != 0 && !cpus_short)
                 sb_printf(&wrong, "\n  %s should be earned but is %s (%s)", id, r, out);
             else if (bonus && !must && !sv_contains(&s->earns, id))
                 continue; /* bonus checks count only where declared */
