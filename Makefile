@@ -1,6 +1,7 @@
 # Allocator Lab — the front door.
 #
 #   make check EX=06 [SRC=dir] [JSON=report.json]   grade an exercise (work/exNN by default)
+#        [FORMAT=table|json|junit|tap]               what to print (CI systems read junit or tap)
 #   make start EX=06                                copy the skeleton to work/ex06
 #   make hint EX=06                                 the next hint of the walkthrough
 #   make list                                       the exercises
@@ -28,7 +29,7 @@ GRADER_HDR := $(wildcard grader/src/*.h)
 # into make's: an up-to-date goal exits 0, an out-of-date one 1, $(error) 2.
 ifeq ($(MAKECMDGOALS),check)
 LAB_STATUS := $(shell out=/proc/$$PPID/fd/1; [ -w "$$out" ] || out=/dev/stderr; \
-	scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' $(GRADE_FLAGS) >>"$$out"; echo $$?)
+	scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS) >>"$$out"; echo $$?)
 ifeq ($(LAB_STATUS),0)
 MAKEFLAGS += -q
 check: Makefile
@@ -43,13 +44,13 @@ endif
 else
 .PHONY: check
 check:
-	@scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' $(GRADE_FLAGS)
+	@scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
 endif
 
 .PHONY: help deps start hint list test test-fast format clean
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh

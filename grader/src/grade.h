@@ -144,5 +144,8 @@ bool grading_all_passed(const exercise_t *ex);
 void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color);
 /* Gradescope's results.json schema; returns the JSON text (caller frees). */
 char *report_json(const grading_t *g, double elapsed);
+/* JUnit XML and TAP 13, for CI systems (report_ci.c). */
+char *report_junit(const grading_t *g, double elapsed);
+char *report_tap(const grading_t *g);
 
 #endif

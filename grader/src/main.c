@@ -1,6 +1,6 @@
 /* main.c — the grader's command line.
  *
- *   grade check EX [--src DIR] [--json FILE] [--seed N] [--keep] [--quiet]
+ *   grade check EX [--src DIR] [--json FILE] [--format F] [--seed N] [--skip STAGES] [--keep] [--quiet]
  *   grade start EX        make work/exNN from the skeleton if it is missing
  *   grade hint EX         show the next walkthrough hint not yet seen
  *   grade list            the exercises of this kit
@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: grade check EX [--src DIR] [--json FILE] [--seed N] [--skip STAGES] [--keep] [--quiet]\n"
+    "usage: grade check EX [--src DIR] [--json FILE] [--format table|json|junit|tap] [--seed N]\n"
+    "                      [--skip STAGES] [--keep] [--quiet]\n"
     "       grade start EX | grade hint EX [--src DIR] | grade list\n";
 
 /* The kit's root: --root, $ALAB_ROOT, or the directory above build/grade. */
@@ -179,8 +180,12 @@ static int cmd_hint(const char *root, const char *spec, const char *src_given)
 }
 
 static int cmd_check(const char *root, const char *spec, const char *src_given, const char *json_path,
-                     unsigned long long seed, const char *skip, bool keep, bool quiet)
+                     const char *format, unsigned long long seed, const char *skip, bool keep,
+                     bool quiet)
 {
+    if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
+        strcmp(format, "junit") != 0 && strcmp(format, "tap") != 0)
+        die("FORMAT=%s: the formats are table, json, junit and tap", format);
     double t0 = now_seconds();
     exercise_t ex;
     char *dir = resolve_exercise(root, spec);
@@ -263,7 +268,19 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
             check_skip(&ex.checks[i], "not run"); /* a stage that never reached it */
 
     double elapsed = now_seconds() - t0;
-    report_terminal(&g, elapsed, stdout, isatty(1) && getenv("NO_COLOR") == NULL);
+    char *text = NULL;
+    if (strcmp(format, "json") == 0)
+        text = report_json(&g, elapsed);
+    else if (strcmp(format, "junit") == 0)
+        text = report_junit(&g, elapsed);
+    else if (strcmp(format, "tap") == 0)
+        text = report_tap(&g);
+    else
+        report_terminal(&g, elapsed, stdout, isatty(1) && getenv("NO_COLOR") == NULL);
+    if (text != NULL) {
+        fputs(text, stdout);
+        free(text);
+    }
     if (json_path != NULL) {
         char *json = report_json(&g, elapsed);
         if (!write_file_atomic(json_path, json, strlen(json)))
@@ -284,9 +301,9 @@ int main(int argc, char **argv)
         {"src", required_argument, 0, 's'},  {"json", required_argument, 0, 'j'},
         {"seed", required_argument, 0, 'S'}, {"root", required_argument, 0, 'r'},
         {"keep", no_argument, 0, 'k'},       {"quiet", no_argument, 0, 'q'},
-        {"skip", required_argument, 0, 'x'},
+        {"skip", required_argument, 0, 'x'},    {"format", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
-    const char *src = NULL, *json = NULL, *root_given = NULL, *skip = NULL;
+    const char *src = NULL, *json = NULL, *root_given = NULL, *skip = NULL, *format = "table";
     unsigned long long seed = 1;
     bool keep = false, quiet = false;
     int o;
@@ -310,6 +327,9 @@ int main(int argc, char **argv)
             break;
         case 'x':
             skip = optarg;
+            break;
+        case 'f':
+            format = optarg[0] != '\0' ? optarg : "table";
             break;
         case 'k':
             keep = true;
@@ -337,7 +357,7 @@ int main(int argc, char **argv)
     if (ex == NULL || ex[0] == '\0')
         die("which exercise? give EX=NN; the exercises: run 'grade list'");
     if (strcmp(cmd, "check") == 0)
-        return cmd_check(root, ex, src, json, seed, skip, keep, quiet);
+        return cmd_check(root, ex, src, json, format, seed, skip, keep, quiet);
     if (strcmp(cmd, "start") == 0)
         return cmd_start(root, ex);
     if (strcmp(cmd, "hint") == 0)

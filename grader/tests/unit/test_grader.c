@@ -419,6 +419,40 @@ START_TEST(json_report_has_gradescope_fields)
 }
 END_TEST
 
+/* JUnit and TAP say the same as the JSON: one entry per check, failures counted. */
+START_TEST(ci_reports_junit_and_tap)
+{
+    exercise_t ex;
+    char *dir = path_join(kit_root, "exercises/ex06-mtpool");
+    exercise_load(&ex, kit_root, dir);
+    grading_t g = {.ex = &ex, .src_display = "work/ex06", .seed = 3};
+    for (size_t i = 0; i < ex.nchecks; i++)
+        check_pass(&ex.checks[i], "ok");
+    check_fail(exercise_check(&ex, "tests/growth"), "pool_alloc returned NULL & <more>");
+    check_skip(exercise_check(&ex, "perf/seed"), "not run: it needs tests/growth to pass first");
+    check_fail(exercise_check(&ex, "bonus/per-cpu"), "not earned");
+    char *x = report_junit(&g, 2.0);
+    ck_assert_msg(strstr(x, "failures=\"1\"") && strstr(x, "skipped=\"2\""), "counts: %s", x);
+    ck_assert_msg(strstr(x, "&amp; &lt;more&gt;") != NULL, "XML escaping");
+    size_t cases = 0;
+    for (const char *p = x; (p = strstr(p, "<testcase ")) != NULL; p++)
+        cases++;
+    ck_assert_int_eq(cases, ex.nchecks);
+    free(x);
+    char *t = report_tap(&g);
+    char plan[32];
+    snprintf(plan, sizeof plan, "1..%zu\n", ex.nchecks);
+    ck_assert_msg(strstr(t, plan) != NULL, "plan line: %s", t);
+    size_t not_ok = 0;
+    for (const char *p = t; (p = strstr(p, "not ok ")) != NULL; p++)
+        not_ok++;
+    ck_assert_msg(not_ok == 1, "one check failed, %zu 'not ok' lines:\n%s", not_ok, t);
+    ck_assert_msg(strstr(t, "perf/seed") && strstr(t, "# SKIP"), "skips are directives");
+    free(t);
+    free(dir);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -448,6 +482,7 @@ int main(int argc, char **argv)
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
         {"report", json_report_has_gradescope_fields},
+        {"report", ci_reports_junit_and_tap},
     };
     TCase *tc = NULL;
     const char *cur = "";
