@@ -114,6 +114,7 @@ typedef struct {
     int run_counter;    /* names scratch directories and result files */
     bool quiet;         /* no progress lines on stderr */
     strvec_t skip;      /* stages not to run (--skip) */
+    unsigned sandbox_uid, sandbox_gid; /* who runs student code; 0: the grader's user */
 } grading_t;
 
 /* Stages: each judges the checks of its stage that are still pending. */
@@ -124,6 +125,10 @@ void stage_tsan(grading_t *g);
 void stage_valgrind(grading_t *g);
 void stage_perf(grading_t *g);
 void stage_bonus(grading_t *g); /* like tests, for bonus probes, after everything else */
+
+/* Creates a scratch directory under the run's workdir, owned by the sandbox
+ * user so that the processes it runs can write there. */
+void sandbox_mkdir(const grading_t *g, const char *path);
 
 /* Marks check c failed, passed or skipped with a message (printf-style). */
 void check_fail(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A check whose program is missing from this copy of the kit is not graded
  * here: it counts neither for nor against. */
@@ -177,12 +178,13 @@ char *report_json(const grading_t *g, double elapsed)
             json_object_set_new(stages, stage_names[s], json_real(g->stage_seconds[s]));
     char *summary = xasprintf("Exercise %s (%s): %g/%g%s", ex->id, ex->slug, score + bonus, max,
                               grading_all_passed(ex) ? ", every check passed" : "");
-    json_t *root = json_pack("{s:f, s:f, s:f, s:s, s:s, s:o, s:{s:s, s:s, s:I, s:o, s:b, s:f}}",
+    json_t *root = json_pack("{s:f, s:f, s:f, s:s, s:s, s:o, s:{s:s, s:s, s:I, s:o, s:b, s:f, s:I}}",
                              "score", score + bonus, "max_score", max, "execution_time", elapsed,
                              "output", summary, "stdout_visibility", "hidden", "tests", tests,
                              "extra_data", "exercise", ex->id, "slug", ex->slug, "seed",
                              (json_int_t)g->seed, "stage_seconds", stages, "all_passed",
-                             grading_all_passed(ex), "bonus", bonus);
+                             grading_all_passed(ex), "bonus", bonus, "student_uid",
+                             (json_int_t)(g->sandbox_uid != 0 ? g->sandbox_uid : getuid()));
     free(summary);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     json_decref(root);

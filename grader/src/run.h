@@ -3,7 +3,8 @@
  *
  * The process gets its own session and process group, a wall-clock timeout
  * after which the whole group is killed, CPU-time and core limits, an empty
- * standard input and a private working directory. What it prints is captured
+ * standard input and a private working directory; when uid is set, it runs as
+ * that unprivileged user, with no way to gain privileges and a process limit. What it prints is captured
  * (the beginning and the end, up to a cap) and cleaned into valid UTF-8; it is
  * shown to people, never parsed for a verdict: verdicts come from the exit
  * status and from result files the grader names.
@@ -22,6 +23,7 @@ typedef struct {
     unsigned long cpu_s;      /* RLIMIT_CPU, 0 for none */
     unsigned long as_mb;      /* RLIMIT_AS in MiB, 0 for none: never for sanitizers */
     size_t output_cap;        /* bytes of output kept, 0 for the default (64 KiB) */
+    unsigned uid, gid;        /* run as this user (the grader must be root); 0: as the grader */
 } run_spec_t;
 
 typedef struct {

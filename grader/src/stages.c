@@ -8,6 +8,7 @@
 #include "run.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <jansson.h>
 #include <sched.h>
@@ -98,11 +99,18 @@ static void set_evidence(check_t *c, const diag_t *d)
 
 /* ---- running things ---- */
 
+void sandbox_mkdir(const grading_t *g, const char *path)
+{
+    mkdir_p(path);
+    if (g->sandbox_uid != 0 && chown(path, g->sandbox_uid, g->sandbox_gid) != 0)
+        die("cannot give %s to the sandbox user: %s", path, strerror(errno));
+}
+
 /* A fresh, empty scratch directory for one process. */
 static char *new_rundir(grading_t *g, const char *what)
 {
     char *d = xasprintf("%s/runs/%03d-%s", g->workdir, ++g->run_counter, what);
-    mkdir_p(d);
+    sandbox_mkdir(g, d);
     return d;
 }
 
@@ -118,8 +126,9 @@ static void base_env(strvec_t *env, const char *rundir)
 static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, const char *cwd,
                    double timeout_s, bool sanitizer, run_result_t *res)
 {
-    (void)g;
     run_spec_t spec = {
+        .uid = g->sandbox_uid,
+        .gid = g->sandbox_gid,
         .argv = (const char *const *)argv->v,
         .env = (const char *const *)env->v,
         .cwd = cwd,
@@ -309,9 +318,9 @@ void stage_build(grading_t *g)
         if (!any && v != VARIANT_PLAIN)
             continue;
         char *objdir = xasprintf("%s/obj/%s", g->workdir, variant_names[v]);
-        mkdir_p(objdir);
+        sandbox_mkdir(g, objdir);
         char *bindir = xasprintf("%s/bin", g->workdir);
-        mkdir_p(bindir);
+        sandbox_mkdir(g, bindir);
         /* the student's (or, for the reference variant, the solution's) objects */
         strvec_t student_objs = {0};
         bool ok = true;
@@ -538,7 +547,7 @@ static void run_program(grading_t *g, const char *binary, const strvec_t *cases,
     /* Results live outside the process's working directory. */
     pr->results_path = xasprintf("%s/results/%03d-%s.jsonl", g->workdir, g->run_counter, what);
     char *resdir = xasprintf("%s/results", g->workdir);
-    mkdir_p(resdir);
+    sandbox_mkdir(g, resdir);
     free(resdir);
     pr->cases = xcalloc(cases->n, sizeof *pr->cases);
     for (size_t i = 0; i < cases->n; i++)

@@ -228,6 +228,23 @@ START_TEST(run_signals_and_bad_programs)
 }
 END_TEST
 
+/* As root, a run with a uid runs as that user and cannot gain privileges. */
+START_TEST(run_as_unprivileged_user)
+{
+    if (geteuid() != 0)
+        return; /* only root can switch users: nothing to test */
+    const char *argv[] = {"sh", "-c", "id -u; id -G; touch /etc/alab-probe 2>/dev/null && echo WROTE", NULL};
+    const char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    run_spec_t spec = {.argv = argv, .env = env, .cwd = "/tmp", .timeout_s = 10, .uid = 65534, .gid = 65534};
+    run_result_t r;
+    ck_assert(run_sandboxed(&spec, &r));
+    ck_assert_msg(str_starts_with(r.output, "65534\n65534\n"), "ran as: %s", r.output);
+    ck_assert_msg(strstr(r.output, "WROTE") == NULL && !is_file("/etc/alab-probe"),
+                  "the unprivileged run wrote into /etc");
+    run_result_free(&r);
+}
+END_TEST
+
 START_TEST(run_stopped_process_is_killed_at_timeout)
 {
     run_result_t r = run_sh("kill -STOP $$", 0.5, 0);
@@ -476,6 +493,7 @@ int main(int argc, char **argv)
         {"run", run_output_is_capped_head_and_tail},
         {"run", run_signals_and_bad_programs},
         {"run", run_stopped_process_is_killed_at_timeout},
+        {"run", run_as_unprivileged_user},
         {"run", output_is_cleaned_to_utf8},
         {"diag", tsan_report_names_both_accesses},
         {"diag", valgrind_use_after_free_and_leak},
