@@ -5,6 +5,7 @@
 #   make start EX=06                                copy the skeleton to work/ex06
 #   make hint EX=06                                 the next hint of the walkthrough
 #   make list                                       the exercises
+#   make gradescope EX=06                           build/gradescope-ex06.zip, a Gradescope autograder
 #   make test | make test-fast                      the kit's own tests
 #   make deps                                       install the Debian packages the kit needs
 #   make format                                     clang-format the kit's C code
@@ -47,10 +48,10 @@ check:
 	@scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
 endif
 
-.PHONY: help deps start hint list test test-fast format clean
+.PHONY: help deps start hint list gradescope test test-fast format clean
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -63,6 +64,9 @@ hint:
 
 list:
 	@scripts/lab list
+
+gradescope: build/grade
+	@scripts/gradescope/build.sh '$(EX)'
 
 # ---- the grader -------------------------------------------------------------
 

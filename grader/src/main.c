@@ -4,6 +4,7 @@
  *   grade start EX        make work/exNN from the skeleton if it is missing
  *   grade hint EX         show the next walkthrough hint not yet seen
  *   grade list            the exercises of this kit
+ *   grade resolve EX      the exercise's number (NN); grade files EX: its student files
  *
  * EX is 6, 06, ex06, the slug (mtpool) or the directory name (ex06-mtpool).
  * Exit status: 0 every check passed; 1 some check did not; 2 the grader could
@@ -24,7 +25,7 @@
 static const char usage[] =
     "usage: grade check EX [--src DIR] [--json FILE] [--format table|json|junit|tap] [--seed N]\n"
     "                      [--skip STAGES] [--keep] [--quiet]\n"
-    "       grade start EX | grade hint EX [--src DIR] | grade list\n";
+    "       grade start EX | grade hint EX [--src DIR] | grade list | grade resolve|files EX\n";
 
 /* The kit's root: --root, $ALAB_ROOT, or the directory above build/grade. */
 static char *find_root(const char *given)
@@ -117,6 +118,20 @@ static int cmd_list(const char *root)
     free(exercise_find(root, "", &all));
     printf("%s\n", all);
     free(all);
+    return 0;
+}
+
+/* For scripts: "resolve" prints the exercise's number, "files" its student files. */
+static int cmd_describe(const char *root, const char *spec, bool files)
+{
+    exercise_t ex;
+    char *dir = resolve_exercise(root, spec);
+    exercise_load(&ex, root, dir);
+    if (!files)
+        printf("%s\n", ex.id);
+    for (size_t i = 0; files && i < ex.student_files.n; i++)
+        printf("%s\n", ex.student_files.v[i]);
+    free(dir);
     return 0;
 }
 
@@ -368,5 +383,7 @@ int main(int argc, char **argv)
         return cmd_start(root, ex);
     if (strcmp(cmd, "hint") == 0)
         return cmd_hint(root, ex, src);
+    if (strcmp(cmd, "resolve") == 0 || strcmp(cmd, "files") == 0)
+        return cmd_describe(root, ex, strcmp(cmd, "files") == 0);
     die("unknown command '%s'\n%s", cmd, usage);
 }

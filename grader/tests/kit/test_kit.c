@@ -383,6 +383,76 @@ START_TEST(coverage)
 }
 END_TEST
 
+/* The Gradescope autograder, run against a fake /autograder tree: setup.sh
+ * builds the grader from the zip; run_autograder finds pool.c deep in the
+ * submission and writes results.json with the schema's fields; an empty
+ * submission still gets a results.json, with score 0. */
+static json_t *run_autograder(const char *tree, const char *what)
+{
+    char *cmd = xasprintf("AUTOGRADER_ROOT='%s' '%s/source/run_autograder' > '%s/%s.log' 2>&1", tree,
+                          tree, tree, what);
+    int st = run_cmd(cmd);
+    free(cmd);
+    ck_assert_msg(st == 0 || st == 1, "%s: run_autograder exited %d; see %s/%s.log", what, st, tree, what);
+    char *path = xasprintf("%s/results/results.json", tree);
+    json_error_t err;
+    json_t *r = json_load_file(path, 0, &err);
+    ck_assert_msg(r != NULL, "%s: results.json is not JSON: %s", what, err.text);
+    ck_assert_msg(json_is_number(json_object_get(r, "score")), "%s: no score", what);
+    free(path);
+    return r;
+}
+
+START_TEST(gradescope)
+{
+    char *tree = xasprintf("%s/build/kit-runs/autograder", root);
+    rm_rf(tree);
+    char *src = path_join(tree, "source");
+    mkdir_p(src);
+    char *cmd = xasprintf("'%s/scripts/gradescope/build.sh' 06 > /dev/null && cd '%s' && "
+                          "unzip -q '%s/build/gradescope-ex06.zip' && "
+                          "AUTOGRADER_ROOT='%s' ./setup.sh > '%s/setup.log' 2>&1",
+                          root, src, root, tree, tree);
+    ck_assert_msg(run_cmd(cmd) == 0, "building the zip or setup.sh failed; see %s/setup.log", tree);
+    free(cmd);
+
+    char *deep = xasprintf("%s/submission/repo/work/ex06", tree);
+    mkdir_p(deep);
+    char *from = xasprintf("%s/skeletons/ex06/pool.c", root), *to = path_join(deep, "pool.c");
+    ck_assert(copy_file(from, to));
+    json_t *r = run_autograder(tree, "skeleton");
+    json_t *tests = json_object_get(r, "tests");
+    ck_assert_msg(json_array_size(tests) > 10, "results.json lists %zu tests", json_array_size(tests));
+    size_t i;
+    json_t *t;
+    bool hidden_seen = false;
+    json_array_foreach(tests, i, t) {
+        ck_assert(json_is_string(json_object_get(t, "name")));
+        ck_assert(json_is_number(json_object_get(t, "score")));
+        ck_assert(json_is_number(json_object_get(t, "max_score")));
+        ck_assert(json_is_string(json_object_get(t, "output")));
+        const char *st = json_string_value(json_object_get(t, "status"));
+        ck_assert(st != NULL && (strcmp(st, "passed") == 0 || strcmp(st, "failed") == 0));
+        const char *vis = json_string_value(json_object_get(t, "visibility"));
+        hidden_seen |= vis != NULL && strcmp(vis, "after_due_date") == 0;
+    }
+    ck_assert_msg(hidden_seen, "the hidden tests map to Gradescope's after_due_date visibility");
+    ck_assert_msg(json_number_value(json_object_get(r, "score")) < 10, "a skeleton scores low");
+    json_decref(r);
+
+    unlink(to);
+    r = run_autograder(tree, "empty");
+    ck_assert_msg(json_number_value(json_object_get(r, "score")) == 0, "an empty submission scores 0");
+    json_decref(r);
+    printf("  gradescope autograder: built, set up, graded a submission and an empty one\n");
+    free(deep);
+    free(from);
+    free(to);
+    free(src);
+    free(tree);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -395,6 +465,10 @@ int main(int argc, char **argv)
     TCase *cov = tcase_create("coverage");
     tcase_add_test(cov, coverage);
     suite_add_tcase(suite, cov);
+    TCase *gs = tcase_create("gradescope");
+    tcase_set_timeout(gs, 300);
+    tcase_add_test(gs, gradescope);
+    suite_add_tcase(suite, gs);
     TCase *tc = tcase_create("grading");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, subject, 0, nsubjects);
