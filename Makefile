@@ -51,7 +51,7 @@ endif
 .PHONY: help deps start hint list gradescope test test-fast format clean
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
 
 deps:
 	@scripts/deps.sh

@@ -170,7 +170,13 @@ static int cmd_hint(const char *root, const char *spec, const char *src_given)
     if (hints.n == 0)
         die("%s has no '## Hint N: ...' sections", ex.walkthrough);
     char *src = src_given != NULL ? xstrdup(src_given) : default_src(&ex);
-    mkdir_p(src);
+    if (!is_dir(src)) {
+        if (src_given != NULL)
+            die("SRC=%s: no such directory", src_given);
+        char *display = xasprintf("work/ex%s", ex.id);
+        start_from_skeleton(&ex, src, display); /* the hints' progress is kept there */
+        free(display);
+    }
     char *state = path_join(src, ".hints-seen");
     char *seen_text = read_file(state, NULL);
     size_t seen = seen_text != NULL ? (size_t)atoi(seen_text) : 0;
