@@ -453,6 +453,30 @@ START_TEST(gradescope)
 }
 END_TEST
 
+/* make hint shows the hints one at a time and remembers where the student is. */
+START_TEST(hints_progress)
+{
+    char *dir = xasprintf("%s/build/kit-runs/hints", root);
+    rm_rf(dir);
+    mkdir_p(dir);
+    for (int n = 1; n <= 2; n++) {
+        char *cmd = xasprintf("'%s/build/grade' hint 06 --src '%s' > '%s/out' 2>&1", root, dir, dir);
+        ck_assert_int_eq(run_cmd(cmd), 0);
+        char *out_path = path_join(dir, "out");
+        char *out = read_file(out_path, NULL);
+        char *want = xasprintf("Hint %d:", n), *of = xasprintf("(hint %d of ", n);
+        ck_assert_msg(out != NULL && str_starts_with(out, want) && strstr(out, of) != NULL,
+                      "call %d of make hint printed: %s", n, out);
+        free(cmd);
+        free(out_path);
+        free(out);
+        free(want);
+        free(of);
+    }
+    free(dir);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -465,6 +489,9 @@ int main(int argc, char **argv)
     TCase *cov = tcase_create("coverage");
     tcase_add_test(cov, coverage);
     suite_add_tcase(suite, cov);
+    TCase *hints = tcase_create("hints");
+    tcase_add_test(hints, hints_progress);
+    suite_add_tcase(suite, hints);
     TCase *gs = tcase_create("gradescope");
     tcase_set_timeout(gs, 300);
     tcase_add_test(gs, gradescope);
