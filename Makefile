@@ -87,8 +87,8 @@ build/.deps: scripts/deps.sh
 build/unit-tests: grader/tests/unit/*.c grader/tests/run_suite.h $(GRADER_SRC) $(GRADER_HDR) | build/.deps
 	@$(CC) $(CFLAGS) -Igrader/src grader/tests/unit/*.c $(GRADER_SRC) -o $@ $(PKG_LIBS)
 
-build/kit-tests: grader/tests/kit/*.c grader/tests/run_suite.h grader/src/util.c grader/src/util.h | build/.deps
-	@$(CC) $(CFLAGS) -Igrader/src grader/tests/kit/*.c grader/src/util.c -o $@ $(PKG_LIBS)
+build/kit-tests: grader/tests/kit/*.c grader/tests/run_suite.h grader/src/util.c grader/src/manifest.c $(GRADER_HDR) | build/.deps
+	@$(CC) $(CFLAGS) -Igrader/src grader/tests/kit/*.c grader/src/util.c grader/src/manifest.c -o $@ $(PKG_LIBS)
 
 test: build/grade build/unit-tests build/kit-tests
 	@scripts/selftest

@@ -112,7 +112,6 @@ typedef struct {
     double stage_seconds[NSTAGES];
     bool stage_ran[NSTAGES];
     int run_counter;    /* names scratch directories and result files */
-    bool quiet;         /* no progress lines on stderr */
     strvec_t skip;      /* stages not to run (--skip) */
     unsigned sandbox_uid, sandbox_gid; /* who runs student code; 0: the grader's user */
 } grading_t;
@@ -144,6 +143,9 @@ double perf_fraction(double m, double zero_at, double full_at);
 
 /* ---- reports ---- */
 
+/* False for a check whose program this copy of the kit lacks (hidden tests in a
+ * student handout): it is not graded here, neither for nor against. */
+bool check_is_graded(const check_t *c);
 double grading_score(const exercise_t *ex, double *max, double *bonus);
 bool grading_all_passed(const exercise_t *ex);
 void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color);

@@ -214,7 +214,7 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
     if (!command_exists("gcc") || !command_exists("nm"))
         die("gcc and nm are needed: run 'make deps'");
 
-    grading_t g = {.ex = &ex, .seed = seed, .quiet = quiet};
+    grading_t g = {.ex = &ex, .seed = seed};
     if (skip != NULL) {
         char *words = str_replace_all(skip, ",", " ");
         sv_push_words(&g.skip, words);

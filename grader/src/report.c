@@ -9,9 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A check whose program is missing from this copy of the kit is not graded
- * here: it counts neither for nor against. */
-static bool is_graded(const check_t *c)
+bool check_is_graded(const check_t *c)
 {
     return c->program == NULL || c->program->available;
 }
@@ -23,7 +21,7 @@ double grading_score(const exercise_t *ex, double *max, double *bonus)
     *bonus = 0;
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (!is_graded(c))
+        if (!check_is_graded(c))
             continue;
         if (c->bonus) {
             *bonus += c->score;
@@ -39,7 +37,7 @@ bool grading_all_passed(const exercise_t *ex)
 {
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (is_graded(c) && !c->bonus && c->status != CHECK_PASS)
+        if (check_is_graded(c) && !c->bonus && c->status != CHECK_PASS)
             return false;
     }
     return true;
@@ -95,7 +93,7 @@ void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color)
     fprintf(out, "\n\n  %-26s %-6s %9s\n", "check", "result", "points");
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (!is_graded(c))
+        if (!check_is_graded(c))
             continue;
         const char *col = c->status == CHECK_PASS ? green
                           : c->status == CHECK_FAIL && !c->bonus ? red
@@ -143,7 +141,7 @@ char *report_json(const grading_t *g, double elapsed)
     json_t *tests = json_array();
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (!is_graded(c))
+        if (!check_is_graded(c))
             continue;
         strbuf_t out = {0};
         sb_printf(&out, "%s%s", c->status == CHECK_SKIP ? "skipped: " : "",

@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_graded(const check_t *c)
-{
-    return c->program == NULL || c->program->available;
-}
-
 /* Text escaped for XML character data and attribute values. */
 static void xml_append(strbuf_t *sb, const char *s)
 {
@@ -55,7 +50,7 @@ char *report_junit(const grading_t *g, double elapsed)
     size_t tests = 0, failures = 0, skipped = 0;
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (!is_graded(c))
+        if (!check_is_graded(c))
             continue;
         tests++;
         failures += c->status == CHECK_FAIL && !c->bonus;
@@ -76,7 +71,7 @@ char *report_junit(const grading_t *g, double elapsed)
               score, max, bonus, (unsigned long long)g->seed);
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (!is_graded(c))
+        if (!check_is_graded(c))
             continue;
         sb_append(&sb, "    <testcase classname=\"");
         xml_append(&sb, c->stage);
@@ -105,13 +100,13 @@ char *report_tap(const grading_t *g)
     const exercise_t *ex = g->ex;
     size_t n = 0;
     for (size_t i = 0; i < ex->nchecks; i++)
-        n += is_graded(&ex->checks[i]);
+        n += check_is_graded(&ex->checks[i]);
     strbuf_t sb = {0};
     sb_printf(&sb, "TAP version 13\n1..%zu\n", n);
     size_t k = 0;
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (!is_graded(c))
+        if (!check_is_graded(c))
             continue;
         k++;
         bool ok = c->status == CHECK_PASS;

@@ -500,40 +500,57 @@ static case_result_t *find_case(prog_run_t *pr, const char *name)
     return NULL;
 }
 
-/* Reads the records carrying our token; anything else in the file is ignored. */
-static void read_records(grading_t *g, prog_run_t *pr)
+/* The records of a result file that carry this run's token, as a JSON array;
+ * anything else in the file (a forged line, garbage) is ignored. */
+static json_t *load_records(const grading_t *g, const char *path)
 {
-    char *text = read_file(pr->results_path, NULL);
-    if (text == NULL)
-        return;
+    json_t *records = json_array();
+    char *text = read_file(path, NULL);
     char *save = NULL;
-    for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+    for (char *l = text != NULL ? strtok_r(text, "\n", &save) : NULL; l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
         json_t *rec = json_loads(l, 0, NULL);
-        if (rec == NULL)
-            continue;
         const char *tok = json_string_value(json_object_get(rec, "token"));
-        const char *kind = json_string_value(json_object_get(rec, "kind"));
-        if (tok != NULL && kind != NULL && strcmp(tok, g->token) == 0) {
-            const char *name = json_string_value(json_object_get(rec, strcmp(kind, "done") == 0 ? "test" : "case"));
-            case_result_t *cr = name != NULL ? find_case(pr, name) : NULL;
-            if (cr != NULL && strcmp(kind, "done") == 0) {
-                cr->done = true;
-            } else if (cr != NULL && strcmp(kind, "result") == 0 && !cr->have_result) {
-                cr->have_result = true;
-                const char *rt = json_string_value(json_object_get(rec, "rtype"));
-                cr->rtype = xstrdup(rt != NULL ? rt : "error");
-                cr->passed = strcmp(cr->rtype, "pass") == 0;
-                const char *m = json_string_value(json_object_get(rec, "msg"));
-                cr->msg = xstrdup(m != NULL ? m : "");
-                const char *f = json_string_value(json_object_get(rec, "file"));
-                cr->file = xstrdup(f != NULL ? f : "");
-                const char *ln = json_string_value(json_object_get(rec, "line"));
-                cr->line = ln != NULL ? atoi(ln) : 0;
-            }
-        }
+        if (tok != NULL && json_is_string(json_object_get(rec, "kind")) && strcmp(tok, g->token) == 0)
+            json_array_append(records, rec);
         json_decref(rec);
     }
     free(text);
+    return records;
+}
+
+static const char *record_field(json_t *rec, const char *key)
+{
+    return json_string_value(json_object_get(rec, key));
+}
+
+/* Fills pr's case results from the records carrying our token. */
+static void read_records(grading_t *g, prog_run_t *pr)
+{
+    json_t *records = load_records(g, pr->results_path);
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec) {
+        const char *kind = record_field(rec, "kind");
+        bool done = strcmp(kind, "done") == 0;
+        const char *name = record_field(rec, done ? "test" : "case");
+        case_result_t *cr = name != NULL ? find_case(pr, name) : NULL;
+        if (cr != NULL && done) {
+            cr->done = true;
+        } else if (cr != NULL && strcmp(kind, "result") == 0 && !cr->have_result) {
+            cr->have_result = true;
+            const char *rt = record_field(rec, "rtype");
+            cr->rtype = xstrdup(rt != NULL ? rt : "error");
+            cr->passed = strcmp(cr->rtype, "pass") == 0;
+            const char *m = record_field(rec, "msg");
+            cr->msg = xstrdup(m != NULL ? m : "");
+            const char *f = record_field(rec, "file");
+            cr->file = xstrdup(f != NULL ? f : "");
+            const char *ln = record_field(rec, "line");
+            cr->line = ln != NULL ? atoi(ln) : 0;
+        }
+    }
+    json_decref(records);
 }
 
 /* Runs program binary with the given cases, optionally under a wrapper
@@ -918,19 +935,16 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
     prog_run_t pr;
     run_program(g, binary, &args, NULL, NULL, c->program->timeout_s, false, "perf", &pr);
     double ns = -1;
-    char *text = read_file(pr.results_path, NULL);
-    if (pr.run.exited && pr.run.exit_code == 0 && text != NULL) {
-        char *save = NULL;
-        for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-            json_t *rec = json_loads(l, 0, NULL);
-            const char *tok = json_string_value(json_object_get(rec, "token"));
-            const char *kind = json_string_value(json_object_get(rec, "kind"));
-            const char *v = json_string_value(json_object_get(rec, "ns"));
-            if (tok != NULL && kind != NULL && v != NULL && strcmp(tok, g->token) == 0 &&
-                strcmp(kind, "time") == 0)
+    if (pr.run.exited && pr.run.exit_code == 0) {
+        json_t *records = load_records(g, pr.results_path);
+        size_t i;
+        json_t *rec;
+        json_array_foreach(records, i, rec) {
+            const char *v = record_field(rec, "ns");
+            if (strcmp(record_field(rec, "kind"), "time") == 0 && v != NULL)
                 ns = atof(v);
-            json_decref(rec);
         }
+        json_decref(records);
     }
     if (ns <= 0) {
         char *end = run_describe_end(&pr.run);
@@ -938,7 +952,6 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
         free(end);
         ns = -1;
     }
-    free(text);
     prog_run_free(&pr);
     sv_free(&args);
     return ns;

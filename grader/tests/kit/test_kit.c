@@ -14,7 +14,7 @@
  * ALAB_FAST=1 skips the perf stage, and the mutants that only perf can catch.
  */
 #define _GNU_SOURCE
-#include "util.h"
+#include "grade.h"
 
 #include "../run_suite.h"
 
@@ -46,26 +46,44 @@ static bool fast;
 
 /* ---- discovery ---- */
 
-/* Value of "key = value" in an exercise.ini's [exercise] section (first match). */
-static char *ini_value(const char *text, const char *key)
+/* Each exercise's manifest, read once with the grader's own parser. */
+typedef struct {
+    char *dirname; /* "ex06-mtpool" */
+    ini_t ini;
+    const ini_section_t *head; /* its [exercise] section */
+} manifest_t;
+
+static manifest_t manifests[64];
+static int nmanifests;
+
+static bool manifest_read(const char *dirname)
 {
-    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        size_t n = strlen(key);
-        if (strncmp(p, key, n) == 0) {
-            const char *v = p + n;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            if (*v != '=')
-                continue;
-            v++;
-            while (*v == ' ')
-                v++;
-            size_t len = strcspn(v, "\n");
-            char *out = xstrndup(v, len);
-            return xstrdup(str_trim(out));
-        }
+    char *path = xasprintf("%s/exercises/%s/exercise.ini", root, dirname);
+    char *text = read_file(path, NULL), *err = NULL;
+    manifest_t *m = &manifests[nmanifests];
+    bool ok = text != NULL && nmanifests < 64 && ini_parse(text, &m->ini, &err);
+    for (size_t i = 0; ok && i < m->ini.nsections; i++)
+        if (strcmp(m->ini.sections[i].kind, "exercise") == 0)
+            m->head = &m->ini.sections[i];
+    if (ok && m->head != NULL) {
+        m->dirname = xstrdup(dirname);
+        nmanifests++;
     }
-    return NULL;
+    free(err);
+    free(text);
+    free(path);
+    return ok && m->head != NULL;
+}
+
+/* A key of an exercise's [exercise] section, or "" when absent. */
+static const char *manifest_value(const char *dirname, const char *key)
+{
+    for (int i = 0; i < nmanifests; i++)
+        if (strcmp(manifests[i].dirname, dirname) == 0) {
+            const char *v = ini_get(manifests[i].head, key);
+            return v != NULL ? v : "";
+        }
+    return "";
 }
 
 /* "# fail: a b" or " * fail: a b" lines of a mutant's header: the lines before
@@ -124,11 +142,10 @@ static void discover(void)
     int n = scandir(exdir, &ents, NULL, by_name);
     for (int i = 0; i < n; i++) {
         const char *d = ents[i]->d_name;
-        char *dir = path_join(exdir, d), *ini = path_join(dir, "exercise.ini");
-        char *text = read_file(ini, NULL);
-        if (text != NULL) {
-            char *id = ini_value(text, "id"), *sol = ini_value(text, "solution"),
-                 *skel = ini_value(text, "skeleton");
+        char *dir = path_join(exdir, d);
+        if (manifest_read(d)) {
+            const char *id = manifest_value(d, "id"), *sol = manifest_value(d, "solution"),
+                       *skel = manifest_value(d, "skeleton");
             char *solp = path_join(root, sol), *skelp = path_join(root, skel);
             add_subject(SUBJECT_REFERENCE, id, d, "reference", solp, NULL);
             add_subject(SUBJECT_SKELETON, id, d, "skeleton", skelp, NULL);
@@ -156,15 +173,10 @@ static void discover(void)
                     free(ms);
                 free(mdir);
             }
-            free(id);
-            free(sol);
-            free(skel);
             free(solp);
             free(skelp);
-            free(text);
         }
         free(dir);
-        free(ini);
         free(ents[i]);
     }
     if (n > 0)
@@ -184,9 +196,8 @@ static int run_cmd(const char *cmd)
  * or the mutant file under the student file's name. */
 static void make_mutant(const subject_t *s)
 {
-    char *ini = xasprintf("%s/exercises/%s/exercise.ini", root, s->dirname);
-    char *text = read_file(ini, NULL);
-    char *files = ini_value(text, "student_files"), *sol = ini_value(text, "solution");
+    const char *files = manifest_value(s->dirname, "student_files"),
+               *sol = manifest_value(s->dirname, "solution");
     rm_rf(s->src);
     mkdir_p(s->src);
     strvec_t names = {0};
@@ -209,10 +220,6 @@ static void make_mutant(const subject_t *s)
         free(to);
     }
     sv_free(&names);
-    free(files);
-    free(sol);
-    free(text);
-    free(ini);
 }
 
 typedef struct {
@@ -265,10 +272,7 @@ START_TEST(subject)
         size_t i;
         json_t *t;
         strvec_t earns = {0};
-        char *ini = xasprintf("%s/exercises/%s/exercise.ini", root, s->dirname);
-        char *text = read_file(ini, NULL);
-        char *re = ini_value(text, "reference_earns");
-        sv_push_words(&earns, re);
+        sv_push_words(&earns, manifest_value(s->dirname, "reference_earns"));
         json_array_foreach(tests, i, t) {
             const char *id, *r = check_result(t, &id);
             bool skipped_perf = fast && strcmp(r, "skip") == 0 &&
@@ -282,9 +286,6 @@ START_TEST(subject)
                           json_string_value(json_object_get(t, "output")));
         }
         sv_free(&earns);
-        free(re);
-        free(text);
-        free(ini);
         if (!fast)
             ck_assert_msg(g.status == 0 && score >= max,
                           "ex%s reference: expected full marks and exit status 0, got %g/%g and %d",
@@ -337,48 +338,30 @@ END_TEST
  * check is earned by the reference or by a variant. */
 START_TEST(coverage)
 {
-    char *exdir = path_join(root, "exercises");
-    struct dirent **ents;
-    int n = scandir(exdir, &ents, NULL, by_name);
     strbuf_t missing = {0};
-    for (int i = 0; i < n; i++) {
-        char *ini = xasprintf("%s/%s/exercise.ini", exdir, ents[i]->d_name);
-        char *text = read_file(ini, NULL);
-        if (text != NULL) {
-            char *re = ini_value(text, "reference_earns");
-            strvec_t earned = {0};
-            sv_push_words(&earned, re);
-            /* "[check ID]" headers, and whether "bonus = yes" follows before the next one */
-            for (const char *p = strstr(text, "\n[check "); p != NULL; p = strstr(p + 1, "\n[check ")) {
-                char *id = xstrndup(p + 8, strcspn(p + 8, "]"));
-                const char *next = strstr(p + 1, "\n[");
-                char *body = xstrndup(p, next != NULL ? (size_t)(next - p) : strlen(p));
-                bool bonus = strstr(body, "\nbonus = yes") != NULL;
-                bool caught = false, earned_somewhere = sv_contains(&earned, id);
-                for (int k = 0; k < nsubjects; k++) {
-                    if (strcmp(subjects[k].dirname, ents[i]->d_name) != 0)
-                        continue;
-                    caught |= subjects[k].kind == SUBJECT_MUTANT && sv_contains(&subjects[k].fail, id);
-                    earned_somewhere |= subjects[k].kind == SUBJECT_VARIANT && sv_contains(&subjects[k].earns, id);
-                }
-                if (!caught)
-                    sb_printf(&missing, "\n  %s: no mutant declares that it fails %s", ents[i]->d_name, id);
-                if (bonus && !earned_somewhere)
-                    sb_printf(&missing, "\n  %s: neither the reference nor a variant earns %s",
-                              ents[i]->d_name, id);
-                free(id);
-                free(body);
+    for (int m = 0; m < nmanifests; m++) {
+        const char *dirname = manifests[m].dirname;
+        strvec_t earned = {0};
+        sv_push_words(&earned, manifest_value(dirname, "reference_earns"));
+        for (size_t c = 0; c < manifests[m].ini.nsections; c++) {
+            const ini_section_t *sec = &manifests[m].ini.sections[c];
+            if (strcmp(sec->kind, "check") != 0)
+                continue;
+            const char *id = sec->name, *bonus = ini_get(sec, "bonus");
+            bool caught = false, earned_somewhere = sv_contains(&earned, id);
+            for (int k = 0; k < nsubjects; k++) {
+                if (strcmp(subjects[k].dirname, dirname) != 0)
+                    continue;
+                caught |= subjects[k].kind == SUBJECT_MUTANT && sv_contains(&subjects[k].fail, id);
+                earned_somewhere |= subjects[k].kind == SUBJECT_VARIANT && sv_contains(&subjects[k].earns, id);
             }
-            sv_free(&earned);
-            free(re);
-            free(text);
+            if (!caught)
+                sb_printf(&missing, "\n  %s: no mutant declares that it fails %s", dirname, id);
+            if (bonus != NULL && strcmp(bonus, "yes") == 0 && !earned_somewhere)
+                sb_printf(&missing, "\n  %s: neither the reference nor a variant earns %s", dirname, id);
         }
-        free(ini);
-        free(ents[i]);
+        sv_free(&earned);
     }
-    if (n > 0)
-        free(ents);
-    free(exdir);
     ck_assert_msg(missing.len == 0, "checks without proof:%s", missing.s);
 }
 END_TEST
