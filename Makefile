@@ -15,8 +15,8 @@ SHELL := /bin/sh
 CC := gcc
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra
 # Evaluated when a recipe runs, after `deps` has installed pkg-config and the libraries.
-PKG_CFLAGS = $(shell pkg-config --cflags check jansson)
-PKG_LIBS = $(shell pkg-config --libs check jansson)
+PKG_CFLAGS = $(shell pkg-config --cflags check jansson libarchive)
+PKG_LIBS = $(shell pkg-config --libs check jansson libarchive)
 
 GRADER_SRC := $(filter-out grader/src/main.c,$(wildcard grader/src/*.c))
 GRADER_HDR := $(wildcard grader/src/*.h)
