@@ -5,6 +5,8 @@
 #   make start EX=06                                copy the skeleton to work/ex06
 #   make hint EX=06                                 the next hint of the walkthrough
 #   make list                                       the exercises
+#   make batch EX=06 SUBMISSIONS=dir OUT=dir        grade every submission in dir (folders or
+#        [JOBS=n] [TIMEOUT_SCALE=f]                  .tar.gz/.zip): OUT/gradebook.csv, summary.html
 #   make gradescope EX=06                           build/gradescope-ex06.zip, a Gradescope autograder
 #   make test | make test-fast                      the kit's own tests
 #   make deps                                       install the Debian packages the kit needs
@@ -28,24 +30,34 @@ GRADER_HDR := $(wildcard grader/src/*.h)
 # only goal, the grader runs while the Makefile is read (its report goes to
 # make's own standard output), and make's question mode (-q) turns its status
 # into make's: an up-to-date goal exits 0, an out-of-date one 1, $(error) 2.
-ifeq ($(MAKECMDGOALS),check)
+# `make batch` works the same way.
+LAB_CHECK = scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
+LAB_BATCH = scripts/lab batch '$(EX)' '$(SUBMISSIONS)' '$(OUT)' --jobs '$(or $(JOBS),0)' \
+	--timeout-scale '$(or $(TIMEOUT_SCALE),1)' $(GRADE_FLAGS)
+ifneq ($(filter $(MAKECMDGOALS),check batch),)
+ifeq ($(words $(MAKECMDGOALS)),1)
+LAB_GOAL := $(MAKECMDGOALS)
 LAB_STATUS := $(shell out=/proc/$$PPID/fd/1; [ -w "$$out" ] || out=/dev/stderr; \
-	scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS) >>"$$out"; echo $$?)
+	$(if $(filter check,$(LAB_GOAL)),$(LAB_CHECK),$(LAB_BATCH)) >>"$$out"; echo $$?)
 ifeq ($(LAB_STATUS),0)
 MAKEFLAGS += -q
-check: Makefile
+$(LAB_GOAL): Makefile
 else ifeq ($(LAB_STATUS),1)
 MAKEFLAGS += -q
-.PHONY: check
-check:
+.PHONY: $(LAB_GOAL)
+$(LAB_GOAL):
 	@:
 else
 $(error see the line above)
 endif
-else
-.PHONY: check
+endif
+endif
+ifeq ($(LAB_GOAL),)
+.PHONY: check batch
 check:
-	@scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
+	@$(LAB_CHECK)
+batch:
+	@$(LAB_BATCH)
 endif
 
 .PHONY: help deps start hint list gradescope test test-fast format clean

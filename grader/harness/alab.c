@@ -15,17 +15,34 @@ static char result_path[4096];
 static char token[128];
 static char seed_text[32];
 
-void alab_init(void)
+/* Runs before main and before any constructor of the code under test: the
+ * priority puts it ahead of plain constructors, and the rules stage rejects
+ * student code with prioritized ones. The token comes on a file descriptor
+ * (ALAB_TOKEN_FD) that is read once and closed, so it is never in the
+ * environment or /proc for code that runs later to find. */
+__attribute__((constructor(101))) static void alab_take_token(void)
 {
-    const char *p = getenv("ALAB_RESULT"), *t = getenv("ALAB_TOKEN"), *s = getenv("ALAB_SEED");
+    const char *p = getenv("ALAB_RESULT"), *fd_text = getenv("ALAB_TOKEN_FD");
     if (p != NULL)
         snprintf(result_path, sizeof result_path, "%s", p);
-    if (t != NULL)
-        snprintf(token, sizeof token, "%s", t);
+    if (fd_text != NULL) {
+        int fd = atoi(fd_text);
+        size_t n = 0;
+        ssize_t r;
+        while (n + 1 < sizeof token && (r = read(fd, token + n, sizeof token - 1 - n)) > 0)
+            n += (size_t)r;
+        token[n] = '\0';
+        close(fd);
+    }
+    unsetenv("ALAB_RESULT");
+    unsetenv("ALAB_TOKEN_FD");
+}
+
+void alab_init(void)
+{
+    const char *s = getenv("ALAB_SEED");
     if (s != NULL)
         snprintf(seed_text, sizeof seed_text, "%s", s);
-    unsetenv("ALAB_RESULT");
-    unsetenv("ALAB_TOKEN");
 }
 
 uint64_t alab_seed(uint64_t dflt)
@@ -35,8 +52,8 @@ uint64_t alab_seed(uint64_t dflt)
 
 void alab_record(const char *kind, ...)
 {
-    if (result_path[0] == '\0')
-        return; /* run by hand: nobody is listening */
+    if (result_path[0] == '\0' || token[0] == '\0')
+        return; /* run by hand, or the token was taken: nobody can be told */
     json_t *rec = json_pack("{s:s, s:s}", "token", token, "kind", kind);
     va_list ap;
     va_start(ap, kind);

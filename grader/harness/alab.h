@@ -1,8 +1,9 @@
 /* alab.h — what a kit test program uses to report to the grader.
  *
- * The grader names a result file and a random token in the environment
- * (ALAB_RESULT, ALAB_TOKEN); alab_init() reads them and removes them from the
- * environment before any test runs. Every record written to the file carries
+ * The grader names a result file in the environment (ALAB_RESULT) and hands
+ * over a random token, new for every run, on a file descriptor (ALAB_TOKEN_FD);
+ * both are taken by a constructor that runs before the code under test's and
+ * removed before any test runs. Every record written to the file carries
  * the token, so a record forged by code that never saw it is ignored. A verdict
  * is never taken from what a program prints.
  */
@@ -12,7 +13,7 @@
 #include <check.h>
 #include <stdint.h>
 
-/* Reads and hides the grader's environment; called first thing in main(). */
+/* Reads the seed; called first thing in main(). */
 void alab_init(void);
 
 /* Appends one record {"token":..., "kind":kind, key:value...} to the result file.

@@ -114,7 +114,13 @@ typedef struct {
     int run_counter;    /* names scratch directories and result files */
     strvec_t skip;      /* stages not to run (--skip) */
     unsigned sandbox_uid, sandbox_gid; /* who runs student code; 0: the grader's user */
+    double time_scale;  /* multiplies every time limit of student code (--timeout-scale) */
+    strvec_t flags;     /* what happened, for a gradebook: timeout, crash, memory, ... */
+    const char *isolation; /* how runs were isolated (run_isolation()) */
 } grading_t;
+
+/* Records that something happened in this grading (once per word). */
+void grading_flag(grading_t *g, const char *flag);
 
 /* Stages: each judges the checks of its stage that are still pending. */
 void stage_build(grading_t *g);
@@ -140,6 +146,19 @@ bool check_ready(grading_t *g, check_t *c);
 /* The share of a perf check's points for a median speedup m: 0 at zero_at,
  * all at full_at, linear between. */
 double perf_fraction(double m, double zero_at, double full_at);
+
+/* ---- the command line's options for one grading ---- */
+
+typedef struct {
+    const char *src, *json, *format, *skip;
+    const char *report;       /* also write the terminal report (no colour) to this file */
+    const char *src_name;     /* how reports name the student's directory (default: --src) */
+    const char *stage_lock;   /* a batch's lock file: perf stages run alone */
+    unsigned long long seed;
+    double time_scale;
+    bool keep, quiet;
+    strvec_t hide;            /* directories runs must not see */
+} check_opts_t;
 
 /* ---- reports ---- */
 

@@ -1,6 +1,8 @@
 /* main.c — the grader's command line.
  *
  *   grade check EX [--src DIR] [--json FILE] [--format F] [--seed N] [--skip STAGES] [--keep] [--quiet]
+ *                  [--report FILE] [--timeout-scale F] [--hide DIR]... [--stage-lock FILE]
+ *   grade batch EX --submissions DIR --out DIR [--jobs N] [check's options]
  *   grade start EX        make work/exNN from the skeleton if it is missing
  *   grade hint EX         show the next walkthrough hint not yet seen
  *   grade list            the exercises of this kit
@@ -14,17 +16,26 @@
 #include "grade.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch.h"
+#include "run.h"
+
 static const char usage[] =
     "usage: grade check EX [--src DIR] [--json FILE] [--format table|json|junit|tap] [--seed N]\n"
-    "                      [--skip STAGES] [--keep] [--quiet]\n"
+    "                      [--skip STAGES] [--keep] [--quiet] [--report FILE]\n"
+    "                      [--timeout-scale F] [--hide DIR]... [--stage-lock FILE]\n"
+    "       grade batch EX --submissions DIR --out DIR [--jobs N] [--seed N] [--skip STAGES]\n"
+    "                      [--timeout-scale F]\n"
     "       grade start EX | grade hint EX [--src DIR] | grade list | grade resolve|files EX\n";
 
 /* The kit's root: --root, $ALAB_ROOT, or the directory above build/grade. */
@@ -200,10 +211,76 @@ static int cmd_hint(const char *root, const char *spec, const char *src_given)
     return 0;
 }
 
-static int cmd_check(const char *root, const char *spec, const char *src_given, const char *json_path,
-                     const char *format, unsigned long long seed, const char *skip, bool keep,
-                     bool quiet)
+/* Takes the batch's stage lock for one stage: perf alone (exclusive), any
+ * other stage beside the other workers (shared). A waiting perf stage holds
+ * the turnstile, so no new stage starts until it has had its turn. Locks go
+ * with the process, also when it is killed. */
+static void stage_lock(int fd, int turnstile, bool alone)
 {
+    if (fd < 0)
+        return;
+    flock(turnstile, LOCK_EX);
+    flock(fd, alone ? LOCK_EX : LOCK_SH);
+    if (!alone)
+        flock(turnstile, LOCK_UN);
+}
+
+static void stage_unlock(int fd, int turnstile, bool alone)
+{
+    if (fd < 0)
+        return;
+    flock(fd, LOCK_UN);
+    if (alone)
+        flock(turnstile, LOCK_UN);
+}
+
+/* Workdirs of gradings whose process is gone (killed, say) are removed. */
+static void remove_stale_workdirs(const char *runs)
+{
+    DIR *d = opendir(runs);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int pid;
+        char id[16];
+        if (sscanf(e->d_name, "ex%15[^-]-%d-", id, &pid) != 2 || pid <= 0)
+            continue;
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/%d", pid);
+        if (is_dir(proc))
+            continue;
+        char *p = path_join(runs, e->d_name);
+        rm_rf(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+/* True when some check of stage s will run: pending, its dependencies passed. */
+static bool stage_has_work(const grading_t *g, int s)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        const check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, stage_names[s]) != 0 || c->status != CHECK_PENDING)
+            continue;
+        bool ready = true;
+        for (size_t k = 0; k < c->depends.n && ready; k++) {
+            const check_t *d = exercise_check(ex, c->depends.v[k]);
+            ready = d != NULL && d->status == CHECK_PASS;
+        }
+        if (ready)
+            return true;
+    }
+    return false;
+}
+
+static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
+{
+    const char *src_given = o->src, *json_path = o->json, *format = o->format, *skip = o->skip;
+    unsigned long long seed = o->seed;
+    bool keep = o->keep, quiet = o->quiet;
     if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
         strcmp(format, "junit") != 0 && strcmp(format, "tap") != 0)
         die("FORMAT=%s: the formats are table, json, junit and tap", format);
@@ -214,7 +291,7 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
     if (!command_exists("gcc") || !command_exists("nm"))
         die("gcc and nm are needed: run 'make deps'");
 
-    grading_t g = {.ex = &ex, .seed = seed};
+    grading_t g = {.ex = &ex, .seed = seed, .time_scale = o->time_scale > 0 ? o->time_scale : 1};
     if (skip != NULL) {
         char *words = str_replace_all(skip, ",", " ");
         sv_push_words(&g.skip, words);
@@ -230,7 +307,7 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
     g.have_clang = command_exists("clang");
     g.have_valgrind = command_exists("valgrind");
     if (src_given != NULL) {
-        g.src_display = xstrdup(src_given);
+        g.src_display = xstrdup(o->src_name != NULL ? o->src_name : src_given);
         size_t n = strlen(g.src_display);
         while (n > 1 && g.src_display[n - 1] == '/')
             g.src_display[--n] = '\0';
@@ -262,9 +339,40 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
     g.token = random_token();
     char *runs = xasprintf("%s/build/runs", root);
     mkdir_p(runs);
+    remove_stale_workdirs(runs);
     g.workdir = xasprintf("%s/ex%s-%d-%.8s", runs, ex.id, (int)getpid(), g.token);
     rm_rf(g.workdir);
-    sandbox_mkdir(&g, g.workdir);
+    mkdir_p(g.workdir);
+    /* Only the grader and this grading's sandbox user may enter the scratch
+     * directory: without bubblewrap, it keeps parallel gradings apart. */
+    if (g.sandbox_uid != 0 &&
+        (chown(g.workdir, 0, g.sandbox_gid) != 0 || chmod(g.workdir, 0750) != 0))
+        die("cannot protect %s: %s", g.workdir, strerror(errno));
+
+    /* Isolation: other gradings' scratch directories and whatever the caller
+     * names (other submissions, a batch's output) are hidden from runs. */
+    strvec_t hide = {0};
+    sv_push(&hide, runs);
+    for (size_t i = 0; i < o->hide.n; i++)
+        sv_push(&hide, o->hide.v[i]);
+    run_config_t rc = {.uid = g.sandbox_uid,
+                       .gid = g.sandbox_gid,
+                       .hide = (const char *const *)hide.v,
+                       .no_bwrap = env_is("ALAB_NO_BWRAP", "1"),
+                       .no_cgroup = env_is("ALAB_NO_CGROUP", "1")};
+    const char *weaker = run_configure(&rc);
+    if (weaker != NULL && !quiet)
+        fprintf(stderr, "grade: note: %s\n", weaker);
+    g.isolation = run_isolation();
+    int lock_fd = -1, turnstile = -1;
+    if (o->stage_lock != NULL) {
+        char *t = xasprintf("%s.turnstile", o->stage_lock);
+        lock_fd = open(o->stage_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        turnstile = open(t, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock_fd < 0 || turnstile < 0)
+            die("--stage-lock %s: %s", o->stage_lock, strerror(errno));
+        free(t);
+    }
 
     void (*stages[NSTAGES])(grading_t *) = {stage_build, stage_rules,    stage_tests, stage_tsan,
                                             stage_valgrind, stage_perf, stage_bonus};
@@ -283,10 +391,13 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
         }
         if (tty)
             fprintf(stderr, "\r\033[K  grading: %s ...", stage_names[s]);
+        bool alone = s == STAGE_PERF && stage_has_work(&g, s);
+        stage_lock(lock_fd, turnstile, alone);
         double start = now_seconds();
         stages[s](&g);
         g.stage_seconds[s] = now_seconds() - start;
         g.stage_ran[s] = true;
+        stage_unlock(lock_fd, turnstile, alone);
     }
     if (tty)
         fprintf(stderr, "\r\033[K");
@@ -308,6 +419,14 @@ static int cmd_check(const char *root, const char *spec, const char *src_given, 
         fputs(text, stdout);
         free(text);
     }
+    if (o->report != NULL) {
+        FILE *f = fopen(o->report, "w");
+        if (f == NULL)
+            die("cannot write %s: %s", o->report, strerror(errno));
+        report_terminal(&g, elapsed, f, false);
+        if (fclose(f) != 0)
+            die("cannot write %s", o->report);
+    }
     if (json_path != NULL) {
         char *json = report_json(&g, elapsed);
         if (!write_file_atomic(json_path, json, strlen(json)))
@@ -325,44 +444,77 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     static const struct option opts[] = {
-        {"src", required_argument, 0, 's'},  {"json", required_argument, 0, 'j'},
-        {"seed", required_argument, 0, 'S'}, {"root", required_argument, 0, 'r'},
-        {"keep", no_argument, 0, 'k'},       {"quiet", no_argument, 0, 'q'},
-        {"skip", required_argument, 0, 'x'},    {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
-    const char *src = NULL, *json = NULL, *root_given = NULL, *skip = NULL, *format = "table";
-    unsigned long long seed = 1;
-    bool keep = false, quiet = false;
+        {"src", required_argument, 0, 's'},         {"json", required_argument, 0, 'j'},
+        {"seed", required_argument, 0, 'S'},        {"root", required_argument, 0, 'r'},
+        {"keep", no_argument, 0, 'k'},              {"quiet", no_argument, 0, 'q'},
+        {"skip", required_argument, 0, 'x'},        {"format", required_argument, 0, 'f'},
+        {"report", required_argument, 0, 'R'},      {"timeout-scale", required_argument, 0, 'T'},
+        {"hide", required_argument, 0, 'H'},        {"stage-lock", required_argument, 0, 'L'},
+        {"submissions", required_argument, 0, 'B'}, {"out", required_argument, 0, 'O'},
+        {"jobs", required_argument, 0, 'J'},        {"src-name", required_argument, 0, 'N'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    check_opts_t co = {.format = "table", .seed = 1, .time_scale = 1};
+    const char *root_given = NULL, *submissions = NULL, *out = NULL;
+    int jobs = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end;
         switch (o) {
         case 's':
-            src = optarg[0] != '\0' ? optarg : NULL;
+            co.src = optarg[0] != '\0' ? optarg : NULL;
             break;
         case 'j':
-            json = optarg[0] != '\0' ? optarg : NULL;
+            co.json = optarg[0] != '\0' ? optarg : NULL;
             break;
-        case 'S': {
-            char *end;
-            seed = strtoull(optarg, &end, 10);
-            if (*end != '\0')
+        case 'S':
+            co.seed = strtoull(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] == '\0')
                 die("--seed %s: not a number", optarg);
             break;
-        }
         case 'r':
             root_given = optarg;
             break;
         case 'x':
-            skip = optarg;
+            co.skip = optarg[0] != '\0' ? optarg : NULL;
             break;
         case 'f':
-            format = optarg[0] != '\0' ? optarg : "table";
+            co.format = optarg[0] != '\0' ? optarg : "table";
             break;
         case 'k':
-            keep = true;
+            co.keep = true;
             break;
         case 'q':
-            quiet = true;
+            co.quiet = true;
+            break;
+        case 'R':
+            co.report = optarg;
+            break;
+        case 'T':
+            co.time_scale = strtod(optarg, &end);
+            if (*end != '\0' || !(co.time_scale >= 0.05 && co.time_scale <= 100))
+                die("--timeout-scale %s: a number between 0.05 and 100", optarg);
+            break;
+        case 'H':
+            if (optarg[0] != '\0')
+                sv_push(&co.hide, optarg);
+            break;
+        case 'L':
+            co.stage_lock = optarg;
+            break;
+        case 'N':
+            co.src_name = optarg;
+            break;
+        case 'B':
+            submissions = optarg;
+            break;
+        case 'O':
+            out = optarg;
+            break;
+        case 'J':
+            jobs = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || jobs < 0 || jobs > 64)
+                die("--jobs %s: a number from 1 to 64 (0: one per CPU)", optarg);
             break;
         case 'h':
             fputs(usage, stdout);
@@ -384,11 +536,18 @@ int main(int argc, char **argv)
     if (ex == NULL || ex[0] == '\0')
         die("which exercise? give EX=NN; the exercises: run 'grade list'");
     if (strcmp(cmd, "check") == 0)
-        return cmd_check(root, ex, src, json, format, seed, skip, keep, quiet);
+        return cmd_check(root, ex, &co);
+    if (strcmp(cmd, "batch") == 0) {
+        exercise_t exercise;
+        char *dir = resolve_exercise(root, ex);
+        exercise_load(&exercise, root, dir);
+        batch_opts_t bo = {.submissions = submissions, .out = out, .jobs = jobs, .check = &co};
+        return batch_run(root, &exercise, &bo);
+    }
     if (strcmp(cmd, "start") == 0)
         return cmd_start(root, ex);
     if (strcmp(cmd, "hint") == 0)
-        return cmd_hint(root, ex, src);
+        return cmd_hint(root, ex, co.src);
     if (strcmp(cmd, "resolve") == 0 || strcmp(cmd, "files") == 0)
         return cmd_describe(root, ex, strcmp(cmd, "files") == 0);
     die("unknown command '%s'\n%s", cmd, usage);

@@ -121,6 +121,12 @@ void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color)
     if (bonus > 0)
         fprintf(out, " (+%g bonus)", bonus);
     fprintf(out, "   %s\n", ok ? "every check passed" : "some checks did not pass");
+    if (g->flags.n > 0) {
+        fprintf(out, "  what happened:");
+        for (size_t i = 0; i < g->flags.n; i++)
+            fprintf(out, "%s %s", i ? "," : "", g->flags.v[i]);
+        fputc('\n', out);
+    }
     fprintf(out, "  %stime:", dim);
     for (int s = 0; s < NSTAGES; s++)
         if (g->stage_ran[s])
@@ -184,6 +190,12 @@ char *report_json(const grading_t *g, double elapsed)
                              grading_all_passed(ex), "bonus", bonus, "student_uid",
                              (json_int_t)(g->sandbox_uid != 0 ? g->sandbox_uid : getuid()));
     free(summary);
+    json_t *extra = json_object_get(root, "extra_data"), *flags = json_array();
+    for (size_t i = 0; i < g->flags.n; i++)
+        json_array_append_new(flags, json_string(g->flags.v[i]));
+    json_object_set_new(extra, "flags", flags);
+    json_object_set_new(extra, "isolation", json_string(g->isolation != NULL ? g->isolation : ""));
+    json_object_set_new(extra, "timeout_scale", json_real(g->time_scale));
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     json_decref(root);
     char *with_newline = xasprintf("%s\n", text);

@@ -1,9 +1,11 @@
-/* run.c — start a process in its own process group, bound its time and its
- * output, and always kill what is left of the group when it is done. */
+/* run.c — start a process in its own process group (inside bubblewrap and a
+ * cgroup where the machine allows), bound its time, memory and output, and
+ * always kill what is left of it when it is done. */
 #define _GNU_SOURCE
 #include "run.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,19 +75,360 @@ static void set_limit(int resource, rlim_t value)
     setrlimit(resource, &rl);
 }
 
+
+/* ---- isolation: what this machine allows ---- */
+
+static struct {
+    bool configured;
+    run_config_t cfg;
+    strvec_t hide;
+    bool bwrap;
+    int cg_version;        /* 0: no cgroups, 1 or 2 */
+    strvec_t cg_bases;     /* v1: one directory per controller; v2: one */
+    char *isolation;
+    char *note;
+} iso;
+
+/* The cgroup directory this process is in, for a v1 controller or v2 (""). */
+static char *own_cgroup(const char *controller)
+{
+    char *text = read_file("/proc/self/cgroup", NULL);
+    char *found = NULL, *save = NULL;
+    for (char *l = text != NULL ? strtok_r(text, "\n", &save) : NULL; l != NULL && found == NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(l, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL)
+            continue;
+        *c2 = '\0';
+        const char *ctl = c1 + 1;
+        bool match = false;
+        if (controller[0] == '\0') {
+            match = strcmp(l, "0") == 0 && ctl[0] == '\0';
+        } else {
+            strvec_t names = {0};
+            char *list = str_replace_all(ctl, ",", " ");
+            sv_push_words(&names, list);
+            match = sv_contains(&names, controller);
+            free(list);
+            sv_free(&names);
+        }
+        if (match)
+            found = xstrdup(c2 + 1);
+    }
+    free(text);
+    return found;
+}
+
+static bool write_text(const char *dir, const char *file, const char *text)
+{
+    char *p = path_join(dir, file);
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    free(p);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    close(fd);
+    return ok;
+}
+
+/* Removes the cgroups that graders now dead left under base (one killed with
+ * SIGKILL cannot clean up), killing anything still inside. */
+static void cg_remove_stale(const char *base)
+{
+    DIR *d = opendir(base);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int pid, n;
+        if (sscanf(e->d_name, "alab-%d-%d", &pid, &n) != 2 || pid <= 0 || kill(pid, 0) == 0 ||
+            errno != ESRCH)
+            continue;
+        char *dir = path_join(base, e->d_name);
+        char *procs = path_join(dir, "cgroup.procs");
+        for (int round = 0; round < 100 && rmdir(dir) != 0 && errno == EBUSY; round++) {
+            char *t = read_file(procs, NULL);
+            for (char *q = t; q != NULL && *q != '\0';) {
+                char *end;
+                long p = strtol(q, &end, 10);
+                if (end == q)
+                    break;
+                kill((pid_t)p, SIGKILL);
+                q = end;
+            }
+            free(t);
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        free(procs);
+        free(dir);
+    }
+    closedir(d);
+}
+
+/* Can we make child cgroups under base and move a process there? */
+static bool cg_probe_dir(const char *base)
+{
+    cg_remove_stale(base);
+    char *d = xasprintf("%s/alab-probe-%d", base, (int)getpid());
+    rmdir(d);
+    bool ok = mkdir(d, 0755) == 0;
+    if (ok)
+        rmdir(d);
+    free(d);
+    return ok;
+}
+
+static void cg_configure(void)
+{
+    if (iso.cfg.no_cgroup || geteuid() != 0)
+        return;
+    /* v1: separate hierarchies per controller (this machine, older distributions) */
+    static const char *const v1[] = {"memory", "pids", "cpu"};
+    strvec_t bases = {0};
+    for (size_t i = 0; i < 3; i++) {
+        char *own = own_cgroup(v1[i]);
+        char *mount = xasprintf("/sys/fs/cgroup/%s", v1[i]);
+        if (own != NULL && is_dir(mount)) {
+            char *base = xasprintf("%s%s", mount, strcmp(own, "/") == 0 ? "" : own);
+            if (cg_probe_dir(base))
+                sv_push(&bases, base);
+            free(base);
+        }
+        free(own);
+        free(mount);
+    }
+    if (bases.n == 3) {
+        iso.cg_version = 1;
+        iso.cg_bases = bases;
+        return;
+    }
+    sv_free(&bases);
+    /* v2: one hierarchy; our own cgroup must delegate memory and pids */
+    char *own = own_cgroup("");
+    char *ctl = read_file("/sys/fs/cgroup/cgroup.controllers", NULL);
+    if (own != NULL && ctl != NULL && strstr(ctl, "memory") != NULL && strstr(ctl, "pids") != NULL) {
+        char *base = xasprintf("/sys/fs/cgroup%s", strcmp(own, "/") == 0 ? "" : own);
+        if (write_text(base, "cgroup.subtree_control", "+memory +pids") && cg_probe_dir(base)) {
+            iso.cg_version = 2;
+            sv_push(&iso.cg_bases, base);
+        }
+        free(base);
+    }
+    free(own);
+    free(ctl);
+}
+
+/* Runs argv (as the sandbox user) outside any sandbox; true if it exits 0. */
+static bool probe_runs(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (iso.cfg.uid != 0 &&
+            (setgroups(0, NULL) != 0 || setgid(iso.cfg.gid) != 0 || setuid(iso.cfg.uid) != 0))
+            _exit(127);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+const char *run_configure(const run_config_t *cfg)
+{
+    iso.cfg = *cfg;
+    iso.configured = true;
+    for (size_t i = 0; cfg->hide != NULL && cfg->hide[i] != NULL; i++)
+        if (is_dir(cfg->hide[i]))
+            sv_push(&iso.hide, cfg->hide[i]);
+    static const char *const probe[] = {"bwrap", "--unshare-all", "--die-with-parent",
+                                        "--ro-bind", "/", "/", "--proc", "/proc",
+                                        "--dev", "/dev", "true", NULL};
+    iso.bwrap = !cfg->no_bwrap && probe_runs(probe);
+    cg_configure();
+    iso.isolation = xasprintf("%s, %s", iso.bwrap ? "bubblewrap" : "no bubblewrap",
+                              iso.cg_version == 0 ? "no cgroup"
+                              : iso.cg_version == 1 ? "cgroup v1" : "cgroup v2");
+    strbuf_t note = {0};
+    if (!iso.bwrap)
+        sb_append(&note, "bubblewrap (bwrap) is not usable here, so student code can use the "
+                         "network and read what its user may read");
+    if (iso.cg_version == 0)
+        sb_printf(&note, "%sno cgroup could be made (not root, or not delegated), so memory is "
+                         "capped with RLIMIT_AS only outside the sanitizers",
+                  note.len ? "; " : "");
+    if (note.len > 0)
+        sb_append(&note, ": runs have weaker isolation (see docs/instructors.md)");
+    iso.note = sb_take(&note);
+    return iso.note[0] != '\0' ? iso.note : NULL;
+}
+
+const char *run_isolation(void)
+{
+    return iso.isolation != NULL ? iso.isolation : "not configured";
+}
+
+/* ---- one cgroup per run ---- */
+
+typedef struct {
+    strvec_t dirs; /* empty: no cgroup */
+} cgroup_t;
+
+static void cg_create(cgroup_t *cg, unsigned long mem_mb, unsigned pids_max)
+{
+    static int counter;
+    memset(cg, 0, sizeof *cg);
+    if (iso.cg_version == 0)
+        return;
+    counter++;
+    for (size_t i = 0; i < iso.cg_bases.n; i++) {
+        char *d = xasprintf("%s/alab-%d-%d", iso.cg_bases.v[i], (int)getpid(), counter);
+        if (mkdir(d, 0755) != 0 && errno != EEXIST)
+            die("cannot make the cgroup %s: %s", d, strerror(errno));
+        sv_push(&cg->dirs, d);
+        free(d);
+    }
+    char mem[32], swap[32], pids[32];
+    snprintf(mem, sizeof mem, "%lu", mem_mb << 20);
+    snprintf(swap, sizeof swap, "%lu", mem_mb << 20);
+    snprintf(pids, sizeof pids, "%u", pids_max);
+    bool ok = true;
+    for (size_t i = 0; i < cg->dirs.n; i++) {
+        const char *d = cg->dirs.v[i];
+        if (iso.cg_version == 2) {
+            ok &= write_text(d, "memory.max", mem) && write_text(d, "pids.max", pids);
+            write_text(d, "memory.swap.max", "0"); /* absent without swap accounting */
+        } else if (str_ends_with(iso.cg_bases.v[i], "/memory") || strstr(d, "/memory/") != NULL) {
+            ok &= write_text(d, "memory.limit_in_bytes", mem);
+            write_text(d, "memory.memsw.limit_in_bytes", swap);
+        } else if (strstr(d, "/pids/") != NULL) {
+            ok &= write_text(d, "pids.max", pids);
+        }
+    }
+    if (!ok)
+        die("cannot set the limits of the cgroup %s", cg->dirs.v[0]);
+}
+
+/* In the child, before it drops privileges. */
+static bool cg_enter(const cgroup_t *cg)
+{
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    for (size_t i = 0; i < cg->dirs.n; i++)
+        if (!write_text(cg->dirs.v[i], "cgroup.procs", pid))
+            return false;
+    return true;
+}
+
+/* "oom_kill N" from memory.oom_control (v1) or memory.events (v2). */
+static bool cg_oom_killed(const cgroup_t *cg)
+{
+    for (size_t i = 0; i < cg->dirs.n; i++) {
+        char *p = path_join(cg->dirs.v[i], iso.cg_version == 2 ? "memory.events" : "memory.oom_control");
+        char *t = read_file(p, NULL);
+        free(p);
+        char *k = t != NULL ? strstr(t, "oom_kill ") : NULL;
+        bool killed = k != NULL && atol(k + 9) > 0;
+        free(t);
+        if (killed)
+            return true;
+    }
+    return false;
+}
+
+/* Kills whatever is still in the cgroup, then removes it. */
+static void cg_destroy(cgroup_t *cg)
+{
+    for (size_t i = 0; i < cg->dirs.n; i++) {
+        const char *d = cg->dirs.v[i];
+        for (int round = 0; round < 200; round++) {
+            if (iso.cg_version == 2)
+                write_text(d, "cgroup.kill", "1");
+            char *p = path_join(d, "cgroup.procs");
+            char *t = read_file(p, NULL);
+            free(p);
+            bool any = false;
+            for (char *q = t; q != NULL && *q != '\0';) {
+                char *end;
+                long pid = strtol(q, &end, 10);
+                if (end == q)
+                    break;
+                kill((pid_t)pid, SIGKILL);
+                any = true;
+                q = end;
+            }
+            free(t);
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+            if (!any && rmdir(d) == 0)
+                break;
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    sv_free(&cg->dirs);
+}
+
+/* ---- the command line that runs argv inside bubblewrap ---- */
+
+static void bwrap_argv(const run_spec_t *spec, strvec_t *out)
+{
+    static const char *const base[] = {
+        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
+        "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", NULL};
+    for (size_t i = 0; base[i] != NULL; i++)
+        sv_push(out, base[i]);
+    for (size_t i = 0; i < iso.hide.n; i++) {
+        sv_push(out, "--tmpfs");
+        sv_push(out, iso.hide.v[i]);
+    }
+    for (size_t i = 0; spec->ro_paths != NULL && spec->ro_paths[i] != NULL; i++) {
+        sv_push(out, "--ro-bind");
+        sv_push(out, spec->ro_paths[i]);
+        sv_push(out, spec->ro_paths[i]);
+    }
+    for (size_t i = 0; spec->rw_paths != NULL && spec->rw_paths[i] != NULL; i++) {
+        sv_push(out, "--bind");
+        sv_push(out, spec->rw_paths[i]);
+        sv_push(out, spec->rw_paths[i]);
+    }
+    if (spec->cwd != NULL) {
+        sv_push(out, "--chdir");
+        sv_push(out, spec->cwd);
+    }
+    sv_push(out, "--");
+    for (size_t i = 0; spec->argv[i] != NULL; i++)
+        sv_push(out, spec->argv[i]);
+}
+
 /* In the child: never returns. Reports an exec failure through err_fd. */
-static void child_exec(const run_spec_t *spec, int out_fd, int err_fd)
+static void child_exec(const run_spec_t *spec, const char *const *argv, const cgroup_t *cg,
+                       int out_fd, int err_fd, int secret_fd)
 {
     setsid(); /* own session and process group: the group can be killed as one */
+    /* Keep the error pipe clear of the descriptors dup2 fills below. */
+    int moved = fcntl(err_fd, F_DUPFD_CLOEXEC, 100);
+    if (moved >= 0)
+        err_fd = moved;
+    if (secret_fd >= 0 && secret_fd < 100) {
+        int s = fcntl(secret_fd, F_DUPFD, 100);
+        secret_fd = s;
+    }
+    if (!cg_enter(cg))
+        goto fail;
     signal(SIGPIPE, SIG_DFL);
     set_limit(RLIMIT_CORE, 0);
     if (spec->cpu_s > 0) {
         struct rlimit rl = {spec->cpu_s, spec->cpu_s + 5};
         setrlimit(RLIMIT_CPU, &rl);
     }
-    if (spec->as_mb > 0)
+    if (spec->as_mb > 0 && cg->dirs.n == 0) /* a cgroup caps memory better */
         set_limit(RLIMIT_AS, (rlim_t)spec->as_mb << 20);
-    set_limit(RLIMIT_FSIZE, (rlim_t)512 << 20);
+    set_limit(RLIMIT_FSIZE, (rlim_t)RUN_FSIZE_MB << 20);
     if (spec->uid != 0) {
         /* Counts every process of that user: a fork bomb stops here. */
         set_limit(RLIMIT_NPROC, 2048);
@@ -96,11 +440,13 @@ static void child_exec(const run_spec_t *spec, int out_fd, int err_fd)
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0 ||
         (spec->cwd != NULL && chdir(spec->cwd) != 0))
         goto fail;
-    /* Only 0, 1, 2 and the close-on-exec error pipe may cross the exec. */
-    for (int fd = 3; fd < 1024; fd++)
+    if (secret_fd >= 0 && dup2(secret_fd, 3) != 3)
+        goto fail;
+    /* Only 0, 1, 2, the secret on 3 and the close-on-exec error pipe may cross the exec. */
+    for (int fd = secret_fd >= 0 ? 4 : 3; fd < 1024; fd++)
         if (fd != err_fd)
             close(fd);
-    execvpe(spec->argv[0], (char *const *)spec->argv, (char *const *)spec->env);
+    execvpe(argv[0], (char *const *)argv, (char *const *)spec->env);
 fail:;
     int e = errno;
     ssize_t unused = write(err_fd, &e, sizeof e);
@@ -153,9 +499,28 @@ bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
     c.head = xmalloc(c.half);
     c.tail = xmalloc(c.half);
 
-    int out[2], err[2];
+    int out[2], err[2], sec[2] = {-1, -1};
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
         die("pipe: %s", strerror(errno));
+    if (spec->secret != NULL) {
+        /* The secret waits in the pipe; the reader gets it once, and code that
+         * reads it before the harness does leaves the harness without it. */
+        if (pipe2(sec, O_CLOEXEC) != 0)
+            die("pipe: %s", strerror(errno));
+        size_t n = strlen(spec->secret);
+        if (write(sec[1], spec->secret, n) != (ssize_t)n)
+            die("cannot hand over the run's token: %s", strerror(errno));
+        close(sec[1]);
+    }
+    strvec_t argv = {0};
+    if (iso.bwrap)
+        bwrap_argv(spec, &argv);
+    else
+        for (size_t i = 0; spec->argv[i] != NULL; i++)
+            sv_push(&argv, spec->argv[i]);
+    cgroup_t cg;
+    unsigned long mem_mb = spec->mem_mb > 0 ? spec->mem_mb : RUN_DEFAULT_MEM_MB;
+    cg_create(&cg, mem_mb, spec->pids_max > 0 ? spec->pids_max : RUN_DEFAULT_PIDS);
     double start = now_seconds();
     pid_t pid = fork();
     if (pid < 0)
@@ -164,8 +529,11 @@ bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
         close(out[0]);
         close(err[0]);
         /* out[1] must survive exec: dup2 onto 1 and 2 clears close-on-exec there. */
-        child_exec(spec, out[1], err[1]);
+        child_exec(spec, (const char *const *)argv.v, &cg, out[1], err[1], sec[0]);
     }
+    sv_free(&argv);
+    if (sec[0] >= 0)
+        close(sec[0]);
     close(out[1]);
     close(err[1]);
     res->pid = (int)pid;
@@ -214,6 +582,13 @@ bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
     close(out[0]);
     kill(-pid, SIGKILL); /* no process of the group survives the run */
     kill_orphans();      /* nor one that left the group */
+    if (cg.dirs.n > 0) {
+        res->oom_killed = cg_oom_killed(&cg);
+        res->mem_cap_mb = mem_mb;
+    } else if (spec->as_mb > 0) {
+        res->mem_cap_mb = spec->as_mb;
+    }
+    cg_destroy(&cg); /* nor one in the cgroup */
 
     res->wall_s = now_seconds() - start;
     res->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -234,6 +609,12 @@ bool run_sandboxed(const run_spec_t *spec, run_result_t *res)
     } else if (WIFSIGNALED(status)) {
         res->signaled = true;
         res->term_signal = WTERMSIG(status);
+    }
+    /* bubblewrap reports a child killed by signal N as exit status 128 + N. */
+    if (iso.bwrap && res->exited && res->exit_code > 128 && res->exit_code <= 128 + 31) {
+        res->exited = false;
+        res->signaled = true;
+        res->term_signal = res->exit_code - 128;
     }
     if (res->timed_out) {
         res->exited = false;
@@ -259,7 +640,13 @@ char *run_describe_end(const run_result_t *res)
     if (res->signaled) {
         if (res->term_signal == SIGXCPU)
             return xstrdup("used up its CPU-time limit (SIGXCPU)");
-        return xasprintf("was killed by signal %d (%s)", res->term_signal,
+        if (res->term_signal == SIGXFSZ)
+            return xasprintf("was killed by signal %d (SIGXFSZ): it wrote a file larger than the "
+                             "%d MiB limit", SIGXFSZ, RUN_FSIZE_MB);
+        if (res->oom_killed)
+            return xasprintf("was killed by signal %d (SIG%s): the memory limit of %lu MiB was reached",
+                             res->term_signal, sigabbrev_np(res->term_signal), res->mem_cap_mb);
+        return xasprintf("was killed by signal %d (SIG%s)", res->term_signal,
                          sigabbrev_np(res->term_signal) != NULL ? sigabbrev_np(res->term_signal)
                                                                 : "?");
     }

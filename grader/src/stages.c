@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef HARNESS_CFLAGS
@@ -37,6 +38,12 @@ static void check_set(check_t *c, check_status_t st, double score, const char *f
     free(c->message);
     if (vasprintf(&c->message, fmt, ap) < 0)
         die("out of memory");
+}
+
+void grading_flag(grading_t *g, const char *flag)
+{
+    if (!sv_contains(&g->flags, flag))
+        sv_push(&g->flags, flag);
 }
 
 void check_fail(check_t *c, const char *fmt, ...)
@@ -123,9 +130,17 @@ static void base_env(strvec_t *env, const char *rundir)
     sv_pushf(env, "TMPDIR=%s", rundir);
 }
 
+/* Runs argv in the sandbox with cwd (a fresh run directory) as its working
+ * directory. It may write only there and in `also_rw` (NULL for none); the
+ * grading's scratch directory is visible read-only. */
 static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, const char *cwd,
-                   double timeout_s, bool sanitizer, run_result_t *res)
+                   const char *also_rw, const char *logdir, const char *secret, double timeout_s,
+                   bool sanitizer, run_result_t *res)
 {
+    const char *rw[] = {cwd, also_rw, logdir, NULL};
+    if (also_rw == NULL)
+        rw[1] = logdir, rw[2] = NULL;
+    const char *ro[] = {g->workdir, NULL};
     run_spec_t spec = {
         .uid = g->sandbox_uid,
         .gid = g->sandbox_gid,
@@ -134,9 +149,35 @@ static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, cons
         .cwd = cwd,
         .timeout_s = timeout_s,
         .cpu_s = (unsigned long)(timeout_s * 2 + 10),
-        .as_mb = sanitizer ? 0 : 16384, /* ThreadSanitizer needs its shadow memory */
+        /* Without a cgroup, a plain limit; never for ThreadSanitizer, whose
+         * shadow memory needs far more address space than it uses. */
+        .as_mb = sanitizer ? 0 : 8192,
+        .rw_paths = rw,
+        .ro_paths = ro,
+        .secret = secret,
     };
-    return run_sandboxed(&spec, res);
+    bool started = run_sandboxed(&spec, res);
+    if (res->timed_out)
+        grading_flag(g, "timeout");
+    if (res->oom_killed)
+        grading_flag(g, "memory");
+    if (res->output_cut)
+        grading_flag(g, "output-cut");
+    return started;
+}
+
+/* A file a sandboxed process made in its run directory becomes the grader's:
+ * moved to `to` and owned by the grader, so no later run can change it. */
+static bool adopt(const char *from, const char *to, mode_t mode)
+{
+    struct stat st;
+    if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    if (rename(from, to) != 0)
+        return false;
+    if (chown(to, getuid(), getgid()) != 0 || chmod(to, mode) != 0)
+        return false;
+    return true;
 }
 
 /* ---- build ---- */
@@ -177,11 +218,13 @@ static bool compile(grading_t *g, variant_t v, const char *src, const char *obj,
     sv_push(&argv, "-c");
     sv_push(&argv, src);
     sv_push(&argv, "-o");
-    sv_push(&argv, obj);
+    sv_push(&argv, "out.o"); /* in the run directory: the only place it may write */
     base_env(&env, rundir);
     run_result_t res;
-    run_in(g, &argv, &env, rundir, 120, false, &res);
-    bool ok = res.started && res.exited && res.exit_code == 0 && is_file(obj);
+    run_in(g, &argv, &env, rundir, NULL, NULL, NULL, 120, false, &res);
+    char *made = path_join(rundir, "out.o");
+    bool ok = res.started && res.exited && res.exit_code == 0 && adopt(made, obj, 0644);
+    free(made);
     *out = xasprintf("%s%s", res.output, res.timed_out ? "\n(the compiler was stopped: time limit)" : "");
     run_result_free(&res);
     sv_free(&argv);
@@ -211,15 +254,17 @@ static bool link_program(grading_t *g, variant_t v, const program_t *p, const st
     for (size_t i = 0; i < objs->n; i++)
         sv_push(&argv, objs->v[i]);
     sv_push(&argv, "-o");
-    sv_push(&argv, bin);
+    sv_push(&argv, "a.out");
     for (size_t i = 0; i < p->ldflags.n; i++)
         sv_push(&argv, p->ldflags.v[i]);
     sv_push_words(&argv, HARNESS_LIBS);
     char *rundir = new_rundir(g, "ld");
     base_env(&env, rundir);
     run_result_t res;
-    run_in(g, &argv, &env, rundir, 120, false, &res);
-    bool ok = res.started && res.exited && res.exit_code == 0 && is_file(bin);
+    run_in(g, &argv, &env, rundir, NULL, NULL, NULL, 120, false, &res);
+    char *made = path_join(rundir, "a.out");
+    bool ok = res.started && res.exited && res.exit_code == 0 && adopt(made, bin, 0755);
+    free(made);
     *out = xstrdup(res.output);
     run_result_free(&res);
     sv_free(&argv);
@@ -295,6 +340,7 @@ void stage_build(grading_t *g)
         if (!is_file(from)) {
             check_fail(c, "%s/%s is missing: exercise %s is graded on %s", g->src_display, name,
                        ex->id, name);
+            grading_flag(g, "missing-file");
             free(from);
             free(to);
             goto out;
@@ -317,10 +363,11 @@ void stage_build(grading_t *g)
             any |= ex->programs[i].wanted[v];
         if (!any && v != VARIANT_PLAIN)
             continue;
+        /* The grader's own: sandboxed processes only ever read them. */
         char *objdir = xasprintf("%s/obj/%s", g->workdir, variant_names[v]);
-        sandbox_mkdir(g, objdir);
+        mkdir_p(objdir);
         char *bindir = xasprintf("%s/bin", g->workdir);
-        sandbox_mkdir(g, bindir);
+        mkdir_p(bindir);
         /* the student's (or, for the reference variant, the solution's) objects */
         strvec_t student_objs = {0};
         bool ok = true;
@@ -347,6 +394,7 @@ void stage_build(grading_t *g)
                                 set_evidence(&ex->checks[k], &d);
                         }
                 } else {
+                    grading_flag(g, "compile-error");
                     check_fail(target, "%s does not compile: %s", name, have ? d.message : str_trim(shown));
                     if (have)
                         set_evidence(target, &d);
@@ -410,6 +458,42 @@ out:
 
 /* ---- rules ---- */
 
+/* Runs a binutils tool (nm, readelf) on the student's object of file f and
+ * returns its output; the tool failing is the grader's problem. */
+static char *inspect_object(grading_t *g, const char *tool, const char *opt, const char *file)
+{
+    strvec_t argv = {0}, env = {0};
+    sv_push(&argv, tool);
+    sv_push(&argv, opt);
+    sv_pushf(&argv, "%s/obj/plain/%s.o", g->workdir, file);
+    char *rundir = new_rundir(g, tool);
+    base_env(&env, rundir);
+    run_result_t res;
+    run_in(g, &argv, &env, rundir, NULL, NULL, NULL, 30, false, &res);
+    if (!res.started || !res.exited || res.exit_code != 0)
+        die("%s failed on %s: %s", tool, file, res.output);
+    char *out = res.output;
+    res.output = NULL;
+    run_result_free(&res);
+    sv_free(&argv);
+    sv_free(&env);
+    free(rundir);
+    return out;
+}
+
+/* Adds "<verb> name" to found when name matches a pattern of forbid. */
+static void match_forbidden(const strvec_t *forbid, const char *name, const char *verb, strbuf_t *found)
+{
+    for (size_t k = 0; k < forbid->n; k++) {
+        if (fnmatch(forbid->v[k], name, 0) != 0)
+            continue;
+        char *item = xasprintf("%s %s", verb, name);
+        if (found->s == NULL || strstr(found->s, item) == NULL)
+            sb_printf(found, "%s%s", found->len ? ", " : "", item);
+        free(item);
+    }
+}
+
 void stage_rules(grading_t *g)
 {
     exercise_t *ex = g->ex;
@@ -417,47 +501,51 @@ void stage_rules(grading_t *g)
         check_t *c = &ex->checks[i];
         if (strcmp(c->stage, "rules") != 0 || !check_ready(g, c))
             continue;
-        strvec_t forbid = {0};
+        strvec_t forbid = {0}, sections = {0};
         sv_push_words(&forbid, ini_get(c->sec, "forbid"));
+        sv_push_words(&sections, ini_get(c->sec, "forbid_sections"));
         strbuf_t found = {0};
         for (size_t f = 0; f < ex->student_files.n; f++) {
-            strvec_t argv = {0}, env = {0};
-            sv_push(&argv, "nm"); /* all symbols: the ones it calls (U) and the ones it
-                                     defines, such as __tsan_default_suppressions */
-            sv_pushf(&argv, "%s/obj/plain/%s.o", g->workdir, ex->student_files.v[f]);
-            char *rundir = new_rundir(g, "nm");
-            base_env(&env, rundir);
-            run_result_t res;
-            run_in(g, &argv, &env, rundir, 30, false, &res);
-            if (!res.started || !res.exited || res.exit_code != 0)
-                die("nm failed on %s: %s", ex->student_files.v[f], res.output);
-            /* lines: "0000000000000010 T name" or "                 U name" */
-            char *save = NULL;
-            for (char *l = strtok_r(res.output, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-                char type[4], sym[512];
-                if (sscanf(l, "%*s %3s %511s", type, sym) != 2 && sscanf(l, " %3s %511s", type, sym) != 2)
-                    continue;
-                for (size_t k = 0; k < forbid.n; k++) {
-                    if (fnmatch(forbid.v[k], sym, 0) != 0)
+            const char *file = ex->student_files.v[f];
+            if (forbid.n > 0) {
+                /* all symbols: the ones it calls (U) and the ones it defines,
+                 * such as __tsan_default_suppressions */
+                char *out = inspect_object(g, "nm", "-A", file);
+                char *save = NULL;
+                /* lines: "file.o:0000000000000010 T name" or "file.o:   U name" */
+                for (char *l = strtok_r(out, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+                    char type[4], sym[512];
+                    char *colon = strrchr(l, ':');
+                    const char *rest = colon != NULL ? colon + 1 : l;
+                    if (sscanf(rest, "%*s %3s %511s", type, sym) != 2 &&
+                        sscanf(rest, " %3s %511s", type, sym) != 2)
                         continue;
-                    char *item = xasprintf("%s %s", strcmp(type, "U") == 0 ? "calls" : "defines", sym);
-                    if (found.s == NULL || strstr(found.s, item) == NULL)
-                        sb_printf(&found, "%s%s", found.len ? ", " : "", item);
-                    free(item);
+                    match_forbidden(&forbid, sym, strcmp(type, "U") == 0 ? "calls" : "defines", &found);
                 }
+                free(out);
             }
-            run_result_free(&res);
-            sv_free(&argv);
-            sv_free(&env);
-            free(rundir);
+            if (sections.n > 0) {
+                char *out = inspect_object(g, "readelf", "-SW", file);
+                char *save = NULL;
+                /* lines: "  [ 5] .init_array.00101 INIT_ARRAY ..." */
+                for (char *l = strtok_r(out, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+                    char *b = strchr(l, ']');
+                    char name[512];
+                    if (b != NULL && sscanf(b + 1, " %511s", name) == 1)
+                        match_forbidden(&sections, name, "has the section", &found);
+                }
+                free(out);
+            }
         }
+        const char *why = ini_get(c->sec, "why");
         if (found.len > 0)
-            check_fail(c, "%s %s, which the rules of this exercise forbid: a grader that is "
-                       "told to look away cannot vouch for your code", ex->student_files.v[0], found.s);
+            check_fail(c, "%s %s, which the rules of this exercise forbid: %s", ex->student_files.v[0],
+                       found.s, why != NULL ? why : "a grader that is told to look away cannot vouch for your code");
         else
-            check_pass(c, "no forbidden symbol");
+            check_pass(c, "nothing forbidden");
         free(found.s);
         sv_free(&forbid);
+        sv_free(&sections);
     }
 }
 
@@ -476,6 +564,7 @@ typedef struct {
     size_t ncases;
     char *rundir;
     char *results_path;
+    char *token; /* this run's own: a record from another run never counts here */
 } prog_run_t;
 
 static void prog_run_free(prog_run_t *pr)
@@ -490,6 +579,7 @@ static void prog_run_free(prog_run_t *pr)
     free(pr->cases);
     free(pr->rundir);
     free(pr->results_path);
+    free(pr->token);
 }
 
 static case_result_t *find_case(prog_run_t *pr, const char *name)
@@ -502,7 +592,7 @@ static case_result_t *find_case(prog_run_t *pr, const char *name)
 
 /* The records of a result file that carry this run's token, as a JSON array;
  * anything else in the file (a forged line, garbage) is ignored. */
-static json_t *load_records(const grading_t *g, const char *path)
+static json_t *load_records(const char *token, const char *path)
 {
     json_t *records = json_array();
     char *text = read_file(path, NULL);
@@ -511,7 +601,7 @@ static json_t *load_records(const grading_t *g, const char *path)
          l = strtok_r(NULL, "\n", &save)) {
         json_t *rec = json_loads(l, 0, NULL);
         const char *tok = json_string_value(json_object_get(rec, "token"));
-        if (tok != NULL && json_is_string(json_object_get(rec, "kind")) && strcmp(tok, g->token) == 0)
+        if (tok != NULL && json_is_string(json_object_get(rec, "kind")) && strcmp(tok, token) == 0)
             json_array_append(records, rec);
         json_decref(rec);
     }
@@ -525,9 +615,9 @@ static const char *record_field(json_t *rec, const char *key)
 }
 
 /* Fills pr's case results from the records carrying our token. */
-static void read_records(grading_t *g, prog_run_t *pr)
+static void read_records(prog_run_t *pr)
 {
-    json_t *records = load_records(g, pr->results_path);
+    json_t *records = load_records(pr->token, pr->results_path);
     size_t i;
     json_t *rec;
     json_array_foreach(records, i, rec) {
@@ -556,16 +646,17 @@ static void read_records(grading_t *g, prog_run_t *pr)
 /* Runs program binary with the given cases, optionally under a wrapper
  * (valgrind ...), with extra environment. */
 static void run_program(grading_t *g, const char *binary, const strvec_t *cases, const strvec_t *wrapper,
-                        const strvec_t *extra_env, double timeout_s, bool sanitizer, const char *what,
-                        prog_run_t *pr)
+                        const strvec_t *extra_env, const char *logdir, double timeout_s,
+                        bool sanitizer, const char *what, prog_run_t *pr)
 {
     memset(pr, 0, sizeof *pr);
     pr->rundir = new_rundir(g, what);
-    /* Results live outside the process's working directory. */
-    pr->results_path = xasprintf("%s/results/%03d-%s.jsonl", g->workdir, g->run_counter, what);
-    char *resdir = xasprintf("%s/results", g->workdir);
+    /* Results live outside the process's working directory, in a directory of
+     * this run's own. */
+    char *resdir = xasprintf("%s/results/%03d-%s", g->workdir, g->run_counter, what);
     sandbox_mkdir(g, resdir);
-    free(resdir);
+    pr->results_path = path_join(resdir, "records.jsonl");
+    pr->token = random_token();
     pr->cases = xcalloc(cases->n, sizeof *pr->cases);
     for (size_t i = 0; i < cases->n; i++)
         pr->cases[pr->ncases++].name = xstrdup(cases->v[i]);
@@ -578,13 +669,17 @@ static void run_program(grading_t *g, const char *binary, const strvec_t *cases,
         sv_push(&argv, cases->v[i]);
     base_env(&env, pr->rundir);
     sv_pushf(&env, "ALAB_RESULT=%s", pr->results_path);
-    sv_pushf(&env, "ALAB_TOKEN=%s", g->token);
+    sv_push(&env, "ALAB_TOKEN_FD=3"); /* the token itself never enters the environment */
     sv_pushf(&env, "ALAB_SEED=%llu", (unsigned long long)g->seed);
     sv_push(&env, "CK_FORK=yes");
+    /* Check's own per-test time limits follow the grader's scale. */
+    sv_pushf(&env, "CK_TIMEOUT_MULTIPLIER=%g", g->time_scale);
     for (size_t i = 0; extra_env != NULL && i < extra_env->n; i++)
         sv_push(&env, extra_env->v[i]);
-    run_in(g, &argv, &env, pr->rundir, timeout_s, sanitizer, &pr->run);
-    read_records(g, pr);
+    run_in(g, &argv, &env, pr->rundir, resdir, logdir, pr->token, timeout_s * g->time_scale,
+           sanitizer, &pr->run);
+    free(resdir);
+    read_records(pr);
     sv_free(&argv);
     sv_free(&env);
 }
@@ -606,42 +701,61 @@ static char *describe_case_error(const case_result_t *cr)
     return xasprintf("test %s: %s", cr->name, cr->msg);
 }
 
+/* What the run's end adds to a failure: output cut, memory cap reached. */
+static char *run_notes(const prog_run_t *pr)
+{
+    strbuf_t sb = {0};
+    if (pr->run.oom_killed)
+        sb_printf(&sb, " (the kernel killed it: the memory limit of %lu MiB was reached)",
+                  pr->run.mem_cap_mb);
+    if (pr->run.output_cut)
+        sb_printf(&sb, " (it printed %zu bytes: the output was cut to its beginning and end)",
+                  pr->run.output_total);
+    char *s = sb_take(&sb);
+    return s != NULL ? s : xstrdup("");
+}
+
 /* Judges the cases of check c from one run; fills *why with the first failure. */
 static bool cases_passed(grading_t *g, check_t *c, const strvec_t *cases, prog_run_t *pr, char **why,
                          bool *crashed, char **crashed_case)
 {
-    (void)g;
     (void)c;
     *crashed = false;
-    for (size_t i = 0; i < cases->n; i++) {
+    char *why0 = NULL;
+    for (size_t i = 0; i < cases->n && why0 == NULL; i++) {
         case_result_t *cr = find_case(pr, cases->v[i]);
         if (cr == NULL || !cr->have_result) {
             char *end = run_describe_end(&pr->run);
-            *why = xasprintf("test %s produced no result: the test program %s%s", cases->v[i], end,
-                             pr->run.output_cut ? " (and printed so much that its output was cut)" : "");
+            why0 = xasprintf("test %s produced no result: the test program %s", cases->v[i], end);
             free(end);
-            return false;
-        }
-        if (!cr->passed) {
-            if (strcmp(cr->rtype, "failure") == 0)
-                *why = xasprintf("%s", cr->msg);
-            else {
-                *why = describe_case_error(cr);
+            if (pr->run.signaled)
+                grading_flag(g, "crash");
+        } else if (!cr->passed) {
+            if (strcmp(cr->rtype, "failure") == 0) {
+                why0 = xasprintf("%s", cr->msg);
+            } else {
+                why0 = describe_case_error(cr);
                 if (strstr(cr->msg, "Received signal") != NULL) {
                     *crashed = true;
                     *crashed_case = cr->name;
+                    grading_flag(g, "crash");
+                } else if (strstr(cr->msg, "Test timeout expired") != NULL) {
+                    grading_flag(g, "timeout");
                 }
             }
-            return false;
-        }
-        if (!cr->done) {
-            *why = xasprintf("test %s ended before its last line yet reported success: does "
+        } else if (!cr->done) {
+            why0 = xasprintf("test %s ended before its last line yet reported success: does "
                              "your code call exit()?",
                              cr->name);
-            return false;
         }
     }
-    return true;
+    if (why0 == NULL)
+        return true;
+    char *notes = run_notes(pr);
+    *why = xasprintf("%s%s", why0, notes);
+    free(why0);
+    free(notes);
+    return false;
 }
 
 static const char *const vg_base[] = {
@@ -695,7 +809,7 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
     push_valgrind(&wrapper, rundir);
     sv_push(&env, "ALAB_NOFORK=1");
     prog_run_t pr;
-    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, 30, false, "locate", &pr);
+    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, rundir, 30, false, "locate", &pr);
     char *log = read_logs(rundir, "vg.");
     diag_t d;
     if (diag_valgrind(log, &g->ex->student_files, &d) && d.where != NULL) {
@@ -730,7 +844,8 @@ static void run_case_checks(grading_t *g, const char *stage)
         if (cases.n == 0)
             continue;
         prog_run_t pr;
-        run_program(g, p->binary[VARIANT_PLAIN], &cases, NULL, NULL, p->timeout_s, false, p->name, &pr);
+        run_program(g, p->binary[VARIANT_PLAIN], &cases, NULL, NULL, NULL, p->timeout_s, false,
+                    p->name, &pr);
         for (size_t i = 0; i < ex->nchecks; i++) {
             check_t *c = &ex->checks[i];
             if (c->program != p || strcmp(c->stage, stage) != 0 || c->status != CHECK_PENDING)
@@ -828,7 +943,7 @@ void stage_tsan(grading_t *g)
                            "log_path=%s/tsan",
                      logdir);
             prog_run_t pr;
-            run_program(g, c->program->binary[VARIANT_TSAN], &cases, NULL, &env,
+            run_program(g, c->program->binary[VARIANT_TSAN], &cases, NULL, &env, logdir,
                         c->program->timeout_s * 3, true, "tsan", &pr);
             char *logs = read_logs(logdir, "tsan");
             diag_t d;
@@ -885,7 +1000,7 @@ void stage_valgrind(grading_t *g)
                 continue;
             }
         }
-        run_program(g, c->program->binary[VARIANT_PLAIN], &cases, &wrapper, NULL,
+        run_program(g, c->program->binary[VARIANT_PLAIN], &cases, &wrapper, NULL, logdir,
                     c->program->timeout_s * 5, false, "valgrind", &pr);
         char *logs = read_logs(logdir, "vg.");
         if (expect != NULL) {
@@ -933,10 +1048,10 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
     sv_push(&args, mode);
     sv_push_words(&args, ini_get(c->sec, "args"));
     prog_run_t pr;
-    run_program(g, binary, &args, NULL, NULL, c->program->timeout_s, false, "perf", &pr);
+    run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, false, "perf", &pr);
     double ns = -1;
     if (pr.run.exited && pr.run.exit_code == 0) {
-        json_t *records = load_records(g, pr.results_path);
+        json_t *records = load_records(pr.token, pr.results_path);
         size_t i;
         json_t *rec;
         json_array_foreach(records, i, rec) {

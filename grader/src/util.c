@@ -424,3 +424,9 @@ double median(double *v, size_t n)
     qsort(v, n, sizeof *v, cmp_double);
     return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+bool env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v != NULL && strcmp(v, value) == 0;
+}

@@ -63,6 +63,9 @@ char *read_file(const char *p, size_t *len); /* NULL if unreadable */
 bool write_file_atomic(const char *p, const char *data, size_t len);
 bool copy_file(const char *from, const char *to);
 
+/* True when environment variable name is set to value. */
+bool env_is(const char *name, const char *value);
+
 /* 32 hex digits from /dev/urandom. */
 char *random_token(void);
 double now_seconds(void); /* CLOCK_MONOTONIC */

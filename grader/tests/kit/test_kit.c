@@ -460,6 +460,8 @@ START_TEST(hints_progress)
 }
 END_TEST
 
+TCase *hostile_tests(const char *root, bool fast); /* test_hostile.c */
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -479,6 +481,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(gs, 300);
     tcase_add_test(gs, gradescope);
     suite_add_tcase(suite, gs);
+    suite_add_tcase(suite, hostile_tests(root, fast));
     TCase *tc = tcase_create("grading");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, subject, 0, nsubjects);

@@ -15,9 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *kit_root;
+
+TCase *submission_tests(void);   /* test_submission.c */
+TCase *batch_report_tests(void); /* test_batch_report.c */
 
 /* ---- manifest ---- */
 
@@ -250,6 +254,114 @@ START_TEST(run_stopped_process_is_killed_at_timeout)
     run_result_t r = run_sh("kill -STOP $$", 0.5, 0);
     ck_assert(r.timed_out);
     run_result_free(&r);
+}
+END_TEST
+
+/* ---- isolation: bubblewrap and cgroups, where this machine has them ---- */
+
+static const char *configure_isolation(const char *const *hide)
+{
+    unsigned uid = geteuid() == 0 ? 65534 : 0;
+    run_config_t cfg = {.uid = uid, .gid = uid, .hide = hide};
+    run_configure(&cfg);
+    return run_isolation();
+}
+
+static run_result_t run_isolated(const char *script, const char *const *rw, unsigned long mem_mb,
+                                 unsigned pids, const char *secret)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    const char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    unsigned uid = geteuid() == 0 ? 65534 : 0;
+    run_spec_t spec = {.argv = argv, .env = env, .cwd = rw != NULL ? rw[0] : "/", .timeout_s = 20,
+                       .rw_paths = rw, .mem_mb = mem_mb, .pids_max = pids, .secret = secret,
+                       .uid = uid, .gid = uid};
+    run_result_t res;
+    run_sandboxed(&spec, &res);
+    return res;
+}
+
+static bool have_bwrap(void)
+{
+    return system("command -v bwrap >/dev/null 2>&1") == 0;
+}
+
+/* The token reaches the process on fd 3 and nowhere else. */
+START_TEST(run_secret_on_fd_3_only)
+{
+    configure_isolation(NULL);
+    run_result_t r = run_isolated("cat <&3; echo; env; cat /proc/self/cmdline", NULL, 0, 0, "s3cr3t-token");
+    ck_assert_msg(r.exited && r.exit_code == 0, "%s", r.output);
+    ck_assert_msg(str_starts_with(r.output, "s3cr3t-token\n"), "fd 3 gave: %s", r.output);
+    ck_assert_msg(strstr(r.output + 12, "s3cr3t-token") == NULL, "the token leaked: %s", r.output);
+    run_result_free(&r);
+}
+END_TEST
+
+/* Where bubblewrap is installed it must work, and then a run has no network,
+ * cannot write outside its directories and cannot see hidden ones. */
+START_TEST(run_bubblewrap_isolates)
+{
+    char hidden[] = "/var/tmp/alab-hidden-XXXXXX", work[] = "/var/tmp/alab-work-XXXXXX";
+    ck_assert(mkdtemp(hidden) != NULL && mkdtemp(work) != NULL);
+    chmod(work, 0777);
+    char *secret = path_join(hidden, "secret.txt");
+    ck_assert(write_file_atomic(secret, "neighbour\n", 10));
+    chmod(hidden, 0755);
+    chmod(secret, 0644);
+    const char *hide[] = {hidden, NULL};
+    const char *how = configure_isolation(hide);
+    if (!have_bwrap()) {
+        ck_assert_msg(strstr(how, "no bubblewrap") != NULL, "%s", how);
+        return; /* the grader says it runs with weaker isolation; nothing more to test */
+    }
+    ck_assert_msg(str_starts_with(how, "bubblewrap"), "bwrap is installed but not used: %s", how);
+    const char *rw[] = {work, NULL};
+    char *script = xasprintf("grep -c : /proc/net/dev; cat %s 2>&1; echo x > ok.txt && echo WROTE-OWN; "
+                             "echo x > %s/kit-probe 2>/dev/null && echo WROTE-KIT; ps -e | wc -l",
+                             secret, kit_root);
+    run_result_t r = run_isolated(script, rw, 0, 0, NULL);
+    ck_assert_msg(str_starts_with(r.output, "1\n"), "more network interfaces than lo: %s", r.output);
+    ck_assert_msg(strstr(r.output, "neighbour") == NULL, "read a hidden file: %s", r.output);
+    ck_assert_msg(strstr(r.output, "WROTE-OWN") != NULL, "could not write its own directory: %s", r.output);
+    ck_assert_msg(strstr(r.output, "WROTE-KIT") == NULL, "wrote into the kit: %s", r.output);
+    char *probe = path_join(kit_root, "kit-probe");
+    ck_assert(!is_file(probe));
+    run_result_free(&r);
+    rm_rf(hidden);
+    rm_rf(work);
+    free(script);
+    free(probe);
+    free(secret);
+}
+END_TEST
+
+/* As root with cgroups: memory and processes are capped, and the kill is named. */
+START_TEST(run_cgroup_caps_memory_and_processes)
+{
+    const char *how = configure_isolation(NULL);
+    if (strstr(how, "no cgroup") != NULL)
+        return; /* not root, or no delegation: the grader said so once */
+    double t0 = now_seconds();
+    run_result_t r = run_isolated("awk 'BEGIN { s = \"x\"; while (1) s = s s }'", NULL, 64, 0, NULL);
+    ck_assert_msg(r.signaled && r.oom_killed, "a run past its memory cap was not killed for it: %s",
+                  r.output);
+    char *end = run_describe_end(&r);
+    ck_assert_msg(strstr(end, "memory limit of 64 MiB") != NULL, "%s", end);
+    ck_assert_msg(now_seconds() - t0 < 15, "the memory cap took %.1f s", now_seconds() - t0);
+    free(end);
+    run_result_free(&r);
+    r = run_isolated("for i in $(seq 40); do sleep 3 & done 2>&1; wait", NULL, 0, 16, NULL);
+    ck_assert_msg(strstr(r.output, "fork") != NULL, "40 processes under a cap of 16: %s", r.output);
+    run_result_free(&r);
+    char *left = NULL;
+    FILE *p = popen("ls -d /sys/fs/cgroup/*/alab-* /sys/fs/cgroup/*/*/*/alab-* /sys/fs/cgroup/alab-* 2>/dev/null", "r");
+    char line[512] = "";
+    if (p != NULL && fgets(line, sizeof line, p) != NULL)
+        left = line;
+    if (p != NULL)
+        pclose(p);
+    ck_assert_msg(left == NULL, "a cgroup was left behind: %s", line);
 }
 END_TEST
 
@@ -495,6 +607,9 @@ int main(int argc, char **argv)
         {"run", run_stopped_process_is_killed_at_timeout},
         {"run", run_as_unprivileged_user},
         {"run", output_is_cleaned_to_utf8},
+        {"isolation", run_secret_on_fd_3_only},
+        {"isolation", run_bubblewrap_isolates},
+        {"isolation", run_cgroup_caps_memory_and_processes},
         {"diag", tsan_report_names_both_accesses},
         {"diag", valgrind_use_after_free_and_leak},
         {"diag", compiler_error_names_the_line},
@@ -513,6 +628,8 @@ int main(int argc, char **argv)
         }
         tcase_add_test(tc, tests[i].test);
     }
+    suite_add_tcase(s, submission_tests());
+    suite_add_tcase(s, batch_report_tests());
     TCase *exits = tcase_create("manifest-errors");
     tcase_add_exit_test(exits, manifest_rejects_later_dependency, 2);
     suite_add_tcase(s, exits);
