@@ -186,7 +186,8 @@ static char *stage_dir(const batch_t *b, const char *id)
 }
 
 /* Adds the batch's facts to the grader's results.json (atomically). */
-static bool annotate_results(const char *path, const char *id, const submission_result_t *in)
+static bool annotate_results(const char *path, const char *id, const submission_result_t *in,
+                             int status)
 {
     json_t *root = json_load_file(path, 0, NULL);
     if (root == NULL || !json_is_object(json_object_get(root, "extra_data"))) {
@@ -195,6 +196,7 @@ static bool annotate_results(const char *path, const char *id, const submission_
     }
     json_t *extra = json_object_get(root, "extra_data");
     json_object_set_new(extra, "submission", json_string(id));
+    json_object_set_new(extra, "grader_status", json_integer(status)); /* 0, 1, or 2: see grade check */
     json_t *notes = json_array();
     if (in->error != NULL)
         json_array_append_new(notes, json_string(in->error));
@@ -332,7 +334,7 @@ static bool finish_grading(batch_t *b, worker_t *w, int status, const submission
     char *tmp = tmp_dir(b, s->id);
     char *json = path_join(tmp, "results.json"), *log = path_join(tmp, "grader.log");
     bool graded = WIFEXITED(status) && WEXITSTATUS(status) <= 2 && is_file(json) &&
-                  annotate_results(json, s->id, in);
+                  annotate_results(json, s->id, in, WEXITSTATUS(status));
     bool finished = true;
     if (graded) {
         json_t *r = json_load_file(json, 0, NULL);

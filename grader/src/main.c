@@ -355,8 +355,10 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
     sv_push(&hide, runs);
     for (size_t i = 0; i < o->hide.n; i++)
         sv_push(&hide, o->hide.v[i]);
+    const char *show[] = {root, NULL};
     run_config_t rc = {.uid = g.sandbox_uid,
                        .gid = g.sandbox_gid,
+                       .show = show,
                        .hide = (const char *const *)hide.v,
                        .no_bwrap = env_is("ALAB_NO_BWRAP", "1"),
                        .no_cgroup = env_is("ALAB_NO_CGROUP", "1")};

@@ -81,7 +81,7 @@ static void set_limit(int resource, rlim_t value)
 static struct {
     bool configured;
     run_config_t cfg;
-    strvec_t hide;
+    strvec_t show, hide;
     bool bwrap;
     int cg_version;        /* 0: no cgroups, 1 or 2 */
     strvec_t cg_bases;     /* v1: one directory per controller; v2: one */
@@ -242,6 +242,9 @@ const char *run_configure(const run_config_t *cfg)
 {
     iso.cfg = *cfg;
     iso.configured = true;
+    for (size_t i = 0; cfg->show != NULL && cfg->show[i] != NULL; i++)
+        if (is_dir(cfg->show[i]))
+            sv_push(&iso.show, cfg->show[i]);
     for (size_t i = 0; cfg->hide != NULL && cfg->hide[i] != NULL; i++)
         if (is_dir(cfg->hide[i]))
             sv_push(&iso.hide, cfg->hide[i]);
@@ -382,6 +385,11 @@ static void bwrap_argv(const run_spec_t *spec, strvec_t *out)
         "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", NULL};
     for (size_t i = 0; base[i] != NULL; i++)
         sv_push(out, base[i]);
+    for (size_t i = 0; i < iso.show.n; i++) { /* the kit, also when it lives under /tmp */
+        sv_push(out, "--ro-bind");
+        sv_push(out, iso.show.v[i]);
+        sv_push(out, iso.show.v[i]);
+    }
     for (size_t i = 0; i < iso.hide.n; i++) {
         sv_push(out, "--tmpfs");
         sv_push(out, iso.hide.v[i]);

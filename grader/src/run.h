@@ -62,7 +62,8 @@ typedef struct {
 /* How runs are isolated; set once per grader process, before the first run. */
 typedef struct {
     unsigned uid, gid;         /* the user student code runs as (0: the grader's) */
-    const char *const *hide;   /* NULL-terminated: directories no run may see */
+    const char *const *show;   /* NULL-terminated: shown read-only even under /tmp (the kit) */
+    const char *const *hide;   /* NULL-terminated: directories no run may see, even inside show */
     bool no_bwrap, no_cgroup;  /* refuse them even where they work (tests, debugging) */
 } run_config_t;
 
