@@ -1,8 +1,8 @@
 /* hostile: close-stdout
  * what: the reference, but the first pool_create of a process closes fds 1 and 2
  * base: reference
- * expect-score: 100
- * expect-verdict: every check passed
+ * expect-score: reference
+ * expect-verdict: (+3 bonus)
  */
 #include "pool.h"
 

@@ -1,5 +1,5 @@
 /* hostile: daemon
- * what: pool_create leaves a daemon (double fork, setsid, named alab-daemon) that appends to files every 50 ms; returns as the skeleton
+ * what: pool_create leaves a daemon (alab-daemon) appending to files every 50 ms; returns as the skeleton
  * base: skeleton
  * expect-score: 2
  * expect-verdict: pool_alloc returned NULL

@@ -1,5 +1,5 @@
 /* hostile: early-exit-success
- * what: the reference with a bug (pool_alloc hands out the same block twice in a row) whose pool_destroy calls _exit(0)
+ * what: the reference, but pool_alloc hands out each block twice and pool_destroy calls _exit(0)
  * base: reference
  * expect-score: 2
  * expect-verdict: ended before its last line

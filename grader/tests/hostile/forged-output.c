@@ -1,5 +1,5 @@
 /* hostile: forged-output
- * what: prints forged TAP, PASS and Check summaries, writes results.json files with score 100, appends forged records to $ALAB_RESULT; else the skeleton
+ * what: forged TAP, PASS and Check lines, results.json files and $ALAB_RESULT records; else the skeleton
  * base: skeleton
  * expect-score: 2
  * expect-verdict: pool_alloc returned NULL

@@ -1,5 +1,5 @@
 /* hostile: huge-file
- * what: pool_create appends 8 GiB of zeros to a file "big" in its working directory, 1 MiB per write
+ * what: pool_create appends 8 GiB of zeros to ./big, 1 MiB per write
  * base: skeleton
  * expect-score: 2
  * expect-verdict: signal 25

@@ -1,5 +1,5 @@
 /* hostile: kit-writer
- * what: pool_create looks for the kit (test_pool.c, exercise.ini, alab.c, pool.h, grade) and tries to open, truncate, chmod, rename and unlink them; exit(44) if one works, else the skeleton
+ * what: pool_create tries to write, truncate, chmod, rename, unlink the kit's files; exit(44) if one works
  * base: skeleton
  * expect-score: 2
  * expect-verdict: pool_alloc returned NULL

@@ -1,5 +1,5 @@
 /* hostile: neighbour-reader
- * what: pool_create searches the file system for another student's pool.c holding the runner's marker; exit(42) if it finds one, else the skeleton
+ * what: pool_create looks for a neighbour's pool.c holding the runner's marker; exit(42) if found
  * base: skeleton
  * expect-score: 2
  * expect-verdict: pool_alloc returned NULL

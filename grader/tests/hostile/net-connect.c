@@ -1,5 +1,5 @@
 /* hostile: net-connect
- * what: pool_create tries TCP connections to 127.0.0.1:47306 and 1.1.1.1:53 (1 s each); exit(43) if one succeeds, else the skeleton
+ * what: pool_create tries TCP to 127.0.0.1:47306 and 1.1.1.1:53; exit(43) if one connects
  * base: skeleton
  * expect-score: 2
  * expect-verdict: pool_alloc returned NULL

@@ -1,5 +1,5 @@
 /* hostile: output-flood
- * what: pool_create writes 100 MiB to stdout and stderr (1 MiB at a time), then behaves as the skeleton
+ * what: pool_create writes 100 MiB to stdout and stderr, 1 MiB at a time; then the skeleton
  * base: skeleton
  * expect-score: 2
  * expect-verdict: output was cut

@@ -251,7 +251,8 @@ static double run_batch(int kill_after)
  * tests ran first, else graded here. */
 static double grade_alone_total(const char *name, const char *src)
 {
-    char *kit_json = xasprintf("%s/build/kit-runs/ex06/out/submissions/%s/results.json", kit, name);
+    char *kit_json = xasprintf("%s/build/kit-runs/ex06/%s/out/submissions/%s/results.json", kit,
+                               fast_mode ? "noperf" : "perf", name);
     json_t *r = json_load_file(kit_json, 0, NULL);
     free(kit_json);
     json_t *extra = json_object_get(r, "extra_data");
@@ -320,12 +321,23 @@ static json_t *results_of(const char *id)
     return r;
 }
 
+/* The submission's report with its lines unwrapped: every run of blanks and
+ * line ends becomes one space, so a phrase the report wrapped still matches. */
 static char *report_of(const char *id)
 {
     char *p = xasprintf("%s/submissions/%s/report.txt", out, id);
     char *t = read_file(p, NULL);
     free(p);
-    return t != NULL ? t : xstrdup("");
+    if (t == NULL)
+        return xstrdup("");
+    char *w = t;
+    for (const char *r = t; *r != '\0'; r++) {
+        bool blank = *r == ' ' || *r == '\n' || *r == '\t';
+        if (!blank || (w > t && w[-1] != ' '))
+            *w++ = blank ? ' ' : *r;
+    }
+    *w = '\0';
+    return t;
 }
 
 static bool has_flag(json_t *r, const char *flag)
@@ -350,6 +362,8 @@ START_TEST(hostile_verdict)
     double score = json_number_value(json_object_get(r, "score"));
     double honest = h->as_reference ? reference_total : h->score;
     char *report = report_of(h->name);
+    if (strlen(report) > 1500) /* Check's messages have a size limit */
+        strcpy(report + 1400, " [...]");
     ck_assert_msg(score == honest, "%s: scored %g, an honest grader gives %g; report:\n%s", h->name,
                   score, honest, report);
     for (size_t i = 0; i < h->verdicts.n; i++)

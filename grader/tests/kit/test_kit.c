@@ -37,6 +37,7 @@ typedef struct {
     char *src;       /* the directory to grade (made for mutants) */
     char *mutant;    /* the mutant's file */
     strvec_t fail, may_fail, earns;
+    char *results;   /* its results.json in the batch that graded it */
 } subject_t;
 
 static subject_t subjects[512];
@@ -254,36 +255,63 @@ static bool skipped_in_fast_mode(const subject_t *s)
 
 static char *prep_error[512];
 
-/* Every subject of every exercise is graded in one batch per exercise, two at a
- * time (the batch runs perf stages alone): the kit's grader grading the kit,
- * and twice as fast as one grading after another. Runs once, before the
- * "grading" tests read the results. */
+/* Does grading this subject need the perf stage? The reference, the skeleton
+ * and the variants are graded whole; a mutant only when perf is among the
+ * checks it declares. The others are graded with --skip perf: the perf stage
+ * proves nothing about them and is the slowest part of a grading. */
+static bool needs_perf(const subject_t *s)
+{
+    if (fast)
+        return false;
+    if (s->kind != SUBJECT_MUTANT)
+        return true;
+    for (size_t i = 0; i < s->fail.n; i++)
+        if (str_starts_with(s->fail.v[i], "perf/"))
+            return true;
+    for (size_t i = 0; i < s->may_fail.n; i++)
+        if (str_starts_with(s->may_fail.v[i], "perf/"))
+            return true;
+    return false;
+}
+
+/* Every subject of every exercise is graded by the kit's own batch grader, one
+ * batch per exercise and perf mode, two gradings at a time. Runs once, before
+ * the "grading" tests read the results. */
 static void grade_all(void)
 {
     for (int m = 0; m < nmanifests; m++) {
         const char *dirname = manifests[m].dirname, *id = manifest_value(dirname, "id");
         char *base = xasprintf("%s/build/kit-runs/ex%s", root, id);
-        char *subs = path_join(base, "submissions"), *out = path_join(base, "out");
         rm_rf(base);
-        mkdir_p(subs);
-        for (int k = 0; k < nsubjects; k++) {
-            subject_t *s = &subjects[k];
-            if (strcmp(s->dirname, dirname) != 0 || skipped_in_fast_mode(s))
-                continue;
-            char *dest = path_join(subs, s->name);
-            prep_error[k] = s->kind == SUBJECT_MUTANT || s->kind == SUBJECT_VARIANT
-                                ? make_mutant(s, dest)
-                                : copy_student_files(s, s->src, dest);
-            free(dest);
+        for (int with_perf = 0; with_perf < 2; with_perf++) {
+            const char *mode = with_perf ? "perf" : "noperf";
+            char *subs = xasprintf("%s/%s/submissions", base, mode), *out = xasprintf("%s/%s/out", base, mode);
+            mkdir_p(subs);
+            int n = 0;
+            for (int k = 0; k < nsubjects; k++) {
+                subject_t *s = &subjects[k];
+                if (strcmp(s->dirname, dirname) != 0 || skipped_in_fast_mode(s) ||
+                    needs_perf(s) != (bool)with_perf)
+                    continue;
+                char *dest = path_join(subs, s->name);
+                prep_error[k] = s->kind == SUBJECT_MUTANT || s->kind == SUBJECT_VARIANT
+                                    ? make_mutant(s, dest)
+                                    : copy_student_files(s, s->src, dest);
+                s->results = xasprintf("%s/submissions/%s/results.json", out, s->name);
+                free(dest);
+                n++;
+            }
+            if (n > 0) {
+                char *cmd = xasprintf("'%s/build/grade' batch %s --submissions '%s' --out '%s' "
+                                      "--jobs 2 %s > '%s/%s/batch-output.txt' 2>&1",
+                                      root, id, subs, out, with_perf ? "" : "--skip perf", base, mode);
+                run_cmd(cmd);
+                free(cmd);
+            }
+            free(subs);
+            free(out);
         }
-        char *cmd = xasprintf("'%s/build/grade' batch %s --submissions '%s' --out '%s' --jobs 2 %s "
-                              "> '%s/batch-output.txt' 2>&1",
-                              root, id, subs, out, fast ? "--skip perf" : "", base);
-        run_cmd(cmd);
-        free(cmd);
         free(base);
-        free(subs);
-        free(out);
     }
 }
 
@@ -296,15 +324,12 @@ typedef struct {
  * status its `grade check` gave. */
 static graded_t grade(const subject_t *s)
 {
-    char *json = xasprintf("%s/build/kit-runs/ex%s/out/submissions/%s/results.json", root,
-                           s->exercise, s->name);
-    graded_t g = {.status = -1, .report = json_load_file(json, 0, NULL)};
+    graded_t g = {.status = -1, .report = s->results != NULL ? json_load_file(s->results, 0, NULL) : NULL};
     json_t *st = json_object_get(json_object_get(g.report, "extra_data"), "grader_status");
     if (json_is_integer(st))
         g.status = (int)json_integer_value(st);
     else if (g.report != NULL)
         g.status = 2; /* a row the batch wrote because the grader failed */
-    free(json);
     return g;
 }
 
@@ -324,7 +349,7 @@ START_TEST(subject)
     ck_assert_msg(prep_error[_i] == NULL, "ex%s %s: %s", s->exercise, s->name, prep_error[_i]);
     graded_t g = grade(s);
     ck_assert_msg(g.status != 2, "ex%s %s: the grader could not run (exit status 2); see "
-                  "build/kit-runs/ex%s/out/submissions/%s/", s->exercise, s->name, s->exercise, s->name);
+                  "%s", s->exercise, s->name, s->results);
     ck_assert_msg(g.report != NULL, "ex%s %s: no JSON report was written", s->exercise, s->name);
     json_t *tests = json_object_get(g.report, "tests");
     double score = json_number_value(json_object_get(g.report, "score"));
@@ -375,8 +400,8 @@ START_TEST(subject)
                 sb_printf(&wrong, "\n  %s should be earned but is %s (%s)", id, r, out);
             else if (bonus && !must && !sv_contains(&s->earns, id))
                 continue; /* bonus checks count only where declared */
-            else if (fast && strcmp(r, "skip") == 0 && strstr(out, "--skip") != NULL)
-                continue;
+            else if (strcmp(r, "skip") == 0 && strstr(out, "--skip") != NULL)
+                continue; /* graded without perf: see needs_perf */
             else if (must && strcmp(r, "fail") != 0)
                 sb_printf(&wrong, "\n  %s should fail but is %s (%s)", id, r, out);
             else if (!must && !may && strcmp(r, "fail") == 0)

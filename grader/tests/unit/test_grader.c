@@ -355,7 +355,10 @@ START_TEST(run_cgroup_caps_memory_and_processes)
     ck_assert_msg(strstr(r.output, "fork") != NULL, "40 processes under a cap of 16: %s", r.output);
     run_result_free(&r);
     char *left = NULL;
-    FILE *p = popen("ls -d /sys/fs/cgroup/*/alab-* /sys/fs/cgroup/*/*/*/alab-* /sys/fs/cgroup/alab-* 2>/dev/null", "r");
+    char *ls = xasprintf("ls -d /sys/fs/cgroup/*/alab-%d-* /sys/fs/cgroup/*/*/*/alab-%d-* "
+                         "/sys/fs/cgroup/alab-%d-* 2>/dev/null", (int)getpid(), (int)getpid(), (int)getpid());
+    FILE *p = popen(ls, "r");
+    free(ls);
     char line[512] = "";
     if (p != NULL && fgets(line, sizeof line, p) != NULL)
         left = line;
