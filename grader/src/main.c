@@ -352,7 +352,12 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
     /* Isolation: other gradings' scratch directories and whatever the caller
      * names (other submissions, a batch's output) are hidden from runs. */
     strvec_t hide = {0};
-    sv_push(&hide, runs);
+    char *build = xasprintf("%s/build", root), *work = xasprintf("%s/work", root);
+    sv_push(&hide, build); /* other gradings, the kit's own test runs; this grading's
+                              scratch directory is shown again, read-only */
+    sv_push(&hide, work);  /* students' copies: this student's was copied in */
+    free(build);
+    free(work);
     for (size_t i = 0; i < o->hide.n; i++)
         sv_push(&hide, o->hide.v[i]);
     const char *show[] = {root, NULL};

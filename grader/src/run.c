@@ -249,8 +249,10 @@ const char *run_configure(const run_config_t *cfg)
         if (is_dir(cfg->hide[i]))
             sv_push(&iso.hide, cfg->hide[i]);
     static const char *const probe[] = {"bwrap", "--unshare-all", "--die-with-parent",
-                                        "--ro-bind", "/", "/", "--proc", "/proc",
-                                        "--dev", "/dev", "true", NULL};
+                                        "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+                                        "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64",
+                                        "/lib64", "--proc", "/proc", "--dev", "/dev",
+                                        "/usr/bin/true", NULL};
     iso.bwrap = !cfg->no_bwrap && probe_runs(probe);
     cg_configure();
     iso.isolation = xasprintf("%s, %s", iso.bwrap ? "bubblewrap" : "no bubblewrap",
@@ -380,11 +382,30 @@ static void cg_destroy(cgroup_t *cg)
 
 static void bwrap_argv(const run_spec_t *spec, strvec_t *out)
 {
-    static const char *const base[] = {
-        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-        "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", NULL};
+    static const char *const base[] = {"bwrap", "--unshare-all", "--die-with-parent",
+                                       "--new-session", "--dev", "/dev", "--proc", "/proc",
+                                       "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", NULL};
+    /* Of the file system only the system's programs, libraries and
+     * configuration are shown (read-only): no /home, /root, /var, /work, /srv,
+     * nowhere another course's or another student's files could be. */
+    static const char *const system_dirs[] = {"/usr", "/etc", "/opt", "/bin", "/sbin", "/lib",
+                                              "/lib32", "/lib64", "/libx32", NULL};
     for (size_t i = 0; base[i] != NULL; i++)
         sv_push(out, base[i]);
+    for (size_t i = 0; system_dirs[i] != NULL; i++) {
+        char target[4096];
+        ssize_t n = readlink(system_dirs[i], target, sizeof target - 1);
+        if (n > 0) { /* merged /usr: /bin -> usr/bin */
+            target[n] = '\0';
+            sv_push(out, "--symlink");
+            sv_push(out, target);
+            sv_push(out, system_dirs[i]);
+        } else if (is_dir(system_dirs[i])) {
+            sv_push(out, "--ro-bind");
+            sv_push(out, system_dirs[i]);
+            sv_push(out, system_dirs[i]);
+        }
+    }
     for (size_t i = 0; i < iso.show.n; i++) { /* the kit, also when it lives under /tmp */
         sv_push(out, "--ro-bind");
         sv_push(out, iso.show.v[i]);

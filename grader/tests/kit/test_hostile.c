@@ -1,9 +1,10 @@
 /* test_hostile.c — the grader against submissions that attack it.
  *
- * grader/tests/hostile/NAME.c are submissions of exercise 06 that each do one
- * bad thing (loop, fork bomb, flood, forge results, write into the kit, read a
- * neighbour, connect out, ...); a header states the honest score and what the
- * report must say. They are graded in one batch, two at a time, beside honest
+ * grader/tests/hostile/NAME.patch are submissions of exercise 06 that each do
+ * one bad thing (loop, fork bomb, flood, forge results, write into the kit, read
+ * a neighbour, connect out, ...): a diff against the skeleton or the reference
+ * (base:), with a header that states the honest score and what the report must
+ * say. They are graded in one batch, two at a time, beside honest
  * neighbours and archives; the batch is killed with SIGKILL part-way and run
  * again. Then each test below checks one promise:
  *   - every hostile submission gets its honest score, flags and verdict;
@@ -42,7 +43,7 @@
 #define KILL_AFTER_COMMITTED 5
 
 typedef struct {
-    char *name, *file;
+    char *name, *file, *base; /* base: "skeleton" or "reference" */
     double score;     /* expect-score: a number, or "reference" (what the reference gets alone) */
     bool as_reference;
     strvec_t verdicts, flags;
@@ -64,13 +65,13 @@ static double reference_total, skeleton_total;
 
 static void read_expectations(hostile_t *h, const char *text)
 {
-    const char *end = strstr(text, "*/");
+    const char *end = strstr(text, "\n---");
     char *head = xstrndup(text, end != NULL ? (size_t)(end - text) : strlen(text));
     char *save = NULL;
     for (char *l = strtok_r(head, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
         char key[32];
         int off = 0;
-        if (sscanf(l, " * %31[a-z-]:%n", key, &off) != 1 || off == 0)
+        if (sscanf(l, "# %31[a-z-]:%n", key, &off) != 1 || off == 0)
             continue;
         char *copy = xstrdup(l + off), *value = str_trim(copy);
         if (strcmp(key, "expect-score") == 0 && strcmp(value, "reference") == 0)
@@ -81,6 +82,8 @@ static void read_expectations(hostile_t *h, const char *text)
             sv_push(&h->verdicts, value);
         else if (strcmp(key, "expect-flag") == 0)
             sv_push(&h->flags, value);
+        else if (strcmp(key, "base") == 0)
+            h->base = xstrdup(value);
         free(copy);
     }
     free(head);
@@ -98,9 +101,9 @@ static void discover_corpus(void)
     int n = scandir(dir, &list, NULL, by_name);
     for (int i = 0; i < n; i++) {
         const char *f = list[i]->d_name;
-        if (str_ends_with(f, ".c") && ncorpus < 64) {
+        if (str_ends_with(f, ".patch") && ncorpus < 64) {
             hostile_t *h = &corpus[ncorpus++];
-            h->name = xstrndup(f, strlen(f) - 2);
+            h->name = xstrndup(f, strlen(f) - 6);
             h->file = path_join(dir, f);
             h->score = -1;
             char *text = read_file(h->file, NULL);
@@ -164,8 +167,16 @@ static int sh(const char *cmd)
 static void make_submissions(void)
 {
     char *ref = xasprintf("%s/solutions/ex06/pool.c", kit), *skel = xasprintf("%s/skeletons/ex06/pool.c", kit);
-    for (int i = 0; i < ncorpus; i++)
-        put(corpus[i].name, "pool.c", corpus[i].file);
+    for (int i = 0; i < ncorpus && setup_error == NULL; i++) {
+        const hostile_t *h = &corpus[i];
+        bool on_ref = h->base != NULL && strcmp(h->base, "reference") == 0;
+        put(h->name, "pool.c", on_ref ? ref : skel);
+        char *cmd = xasprintf("patch --quiet -p1 -d '%s/%s' < '%s'", subs, h->name, h->file);
+        if (sh(cmd) != 0)
+            setup_error = xasprintf("%s does not apply to the %s (regenerate it)", h->file,
+                                    on_ref ? "reference" : "skeleton");
+        free(cmd);
+    }
     /* An honest neighbour holding a secret that neighbour-reader looks for. */
     put("neighbour-reference", "pool.c", ref);
     char *secret = xasprintf("%s/neighbour-reference/pool.c", subs);
