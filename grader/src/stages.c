@@ -431,6 +431,7 @@ void stage_build(grading_t *g)
                 diag_t d;
                 char *shown = student_paths(g, out);
                 bool have = diag_compiler(shown, &ex->student_files, &d);
+                grading_flag(g, "compile-error");
                 check_fail(c, "the program %s does not link: %s (is a function of %s missing or "
                            "misspelled?)", p->name, have ? d.message : str_trim(shown),
                            ex->student_files.v[0]);
