@@ -131,6 +131,36 @@ static bool write_text(const char *dir, const char *file, const char *text)
     return ok;
 }
 
+/* Kills every process in the cgroup dir, reaps what was ours, and removes the
+ * cgroup once it is empty (tries for about a second). */
+static void cg_kill_and_remove(const char *dir)
+{
+    char *procs = path_join(dir, "cgroup.procs");
+    for (int round = 0; round < 200; round++) {
+        if (iso.cg_version == 2)
+            write_text(dir, "cgroup.kill", "1");
+        char *t = read_file(procs, NULL);
+        bool any = false;
+        for (char *q = t; q != NULL && *q != '\0';) {
+            char *end;
+            long pid = strtol(q, &end, 10);
+            if (end == q)
+                break;
+            kill((pid_t)pid, SIGKILL);
+            any = true;
+            q = end;
+        }
+        free(t);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (!any && rmdir(dir) == 0)
+            break;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    free(procs);
+}
+
 /* Removes the cgroups that graders now dead left under base (one killed with
  * SIGKILL cannot clean up), killing anything still inside. */
 static void cg_remove_stale(const char *base)
@@ -145,22 +175,7 @@ static void cg_remove_stale(const char *base)
             errno != ESRCH)
             continue;
         char *dir = path_join(base, e->d_name);
-        char *procs = path_join(dir, "cgroup.procs");
-        for (int round = 0; round < 100 && rmdir(dir) != 0 && errno == EBUSY; round++) {
-            char *t = read_file(procs, NULL);
-            for (char *q = t; q != NULL && *q != '\0';) {
-                char *end;
-                long p = strtol(q, &end, 10);
-                if (end == q)
-                    break;
-                kill((pid_t)p, SIGKILL);
-                q = end;
-            }
-            free(t);
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        free(procs);
+        cg_kill_and_remove(dir);
         free(dir);
     }
     closedir(d);
@@ -348,33 +363,8 @@ static bool cg_oom_killed(const cgroup_t *cg)
 /* Kills whatever is still in the cgroup, then removes it. */
 static void cg_destroy(cgroup_t *cg)
 {
-    for (size_t i = 0; i < cg->dirs.n; i++) {
-        const char *d = cg->dirs.v[i];
-        for (int round = 0; round < 200; round++) {
-            if (iso.cg_version == 2)
-                write_text(d, "cgroup.kill", "1");
-            char *p = path_join(d, "cgroup.procs");
-            char *t = read_file(p, NULL);
-            free(p);
-            bool any = false;
-            for (char *q = t; q != NULL && *q != '\0';) {
-                char *end;
-                long pid = strtol(q, &end, 10);
-                if (end == q)
-                    break;
-                kill((pid_t)pid, SIGKILL);
-                any = true;
-                q = end;
-            }
-            free(t);
-            while (waitpid(-1, NULL, WNOHANG) > 0)
-                ;
-            if (!any && rmdir(d) == 0)
-                break;
-            struct timespec ts = {0, 5 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
+    for (size_t i = 0; i < cg->dirs.n; i++)
+        cg_kill_and_remove(cg->dirs.v[i]);
     sv_free(&cg->dirs);
 }
 
