@@ -213,6 +213,122 @@ bool diag_tsan(const char *text, const strvec_t *student_files, diag_t *out)
     return true;
 }
 
+/* ---- AddressSanitizer and UBSan ---- */
+
+/* "    #1 0x55d5c4 in bump_alloc work/ex01/bump.c:42:7" (a frame without
+ * source ends in "(module+0x...)") */
+static bool parse_asan_frame(const char *l, frame_t *f)
+{
+    const char *p = l;
+    while (*p == ' ')
+        p++;
+    if (p[0] != '#' || p[1] < '0' || p[1] > '9')
+        return false;
+    char func[256] = "?", loc[512] = "";
+    if (sscanf(p, "#%*d %*s in %255s %511s", func, loc) < 1)
+        return false;
+    f->func = xstrdup(func);
+    f->line = 0;
+    char *colon = strchr(loc, ':');
+    if (loc[0] != '(' && colon != NULL) {
+        f->line = atoi(colon + 1);
+        *colon = '\0';
+    }
+    f->file = xstrdup(loc[0] == '(' ? "" : loc);
+    return true;
+}
+
+bool diag_asan(const char *text, const strvec_t *student_files, diag_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *asan = strstr(text, "ERROR: AddressSanitizer: ");
+    const char *ub = strstr(text, ": runtime error: ");
+    if (asan == NULL && ub == NULL)
+        return false;
+    bool is_ub = ub != NULL && (asan == NULL || ub < asan);
+    const char *start = is_ub ? ub : asan;
+    while (start > text && start[-1] != '\n')
+        start--;
+    strvec_t lines = {0};
+    split_lines(start, &lines);
+    strbuf_t details = {0};
+    frame_t top = {0};
+    bool have_top = false, top_student = false;
+    char *access = NULL, *region = NULL;
+    for (size_t i = 0; i < lines.n; i++) {
+        const char *l = lines.v[i];
+        if (i > 0 && (str_starts_with(l, "SUMMARY:") || strstr(l, "allocated by thread") != NULL ||
+                      strstr(l, "freed by thread") != NULL || strstr(l, "previously allocated") != NULL))
+            break;
+        if (i < 12)
+            sb_printf(&details, "%s\n", l);
+        frame_t f;
+        if (parse_asan_frame(l, &f)) {
+            bool student = f.file[0] != '\0' && is_student_file(f.file, student_files);
+            if (!have_top || (student && !top_student)) {
+                if (have_top)
+                    frame_free(&top);
+                top = f;
+                have_top = true;
+                top_student = student;
+            } else {
+                frame_free(&f);
+            }
+        } else if (access == NULL && (str_starts_with(l, "READ of size") || str_starts_with(l, "WRITE of size"))) {
+            access = xasprintf("%s%s", l[0] == 'R' ? "read" : "write", strchr(l, ' '));
+            char *at = strstr(access, " at 0x");
+            if (at != NULL)
+                *at = '\0';
+        } else if (region == NULL && strstr(l, " is located ") != NULL) {
+            const char *r = strstr(l, " is located ") + strlen(" is located ");
+            region = xstrdup(r);
+            char *br = strstr(region, " [0x");
+            if (br != NULL)
+                *br = '\0';
+        }
+    }
+    if (is_ub) {
+        /* "work/ex01/bump.c:42:20: runtime error: store to misaligned address ..." */
+        char *loc = xstrndup(lines.v[0], (size_t)(strstr(lines.v[0], ": runtime error: ") - lines.v[0]));
+        const char *what = strstr(lines.v[0], ": runtime error: ") + strlen(": runtime error: ");
+        char *colon = strchr(loc, ':');
+        int line = colon != NULL ? atoi(colon + 1) : 0;
+        if (colon != NULL)
+            *colon = '\0';
+        if (is_student_file(loc, student_files))
+            out->where = xasprintf("%s:%d", loc, line);
+        else if (have_top && top_student)
+            out->where = xasprintf("%s:%d", top.file, top.line);
+        out->message = xasprintf("undefined behaviour at %s:%d%s%s: %s", loc, line,
+                                 have_top ? " in " : "", have_top ? top.func : "", what);
+        free(loc);
+    } else {
+        char kind[256] = "";
+        sscanf(strstr(lines.v[0], "ERROR: AddressSanitizer: ") + strlen("ERROR: AddressSanitizer: "),
+               "%255s", kind);
+        strbuf_t m = {0};
+        sb_printf(&m, "AddressSanitizer: %s", kind);
+        if (access != NULL)
+            sb_printf(&m, ": %s", access);
+        if (have_top && top.file[0] != '\0')
+            sb_printf(&m, " at %s:%d (%s)", top.file, top.line, top.func);
+        else if (have_top)
+            sb_printf(&m, " in %s", top.func);
+        if (region != NULL)
+            sb_printf(&m, "; the address is %s", region);
+        out->message = sb_take(&m);
+        if (have_top && top_student)
+            out->where = xasprintf("%s:%d", top.file, top.line);
+    }
+    out->details = sb_take(&details);
+    if (have_top)
+        frame_free(&top);
+    free(access);
+    free(region);
+    sv_free(&lines);
+    return true;
+}
+
 /* ---- Valgrind memcheck ---- */
 
 /* Strips the "==1234== " prefix; returns NULL for lines without it. */

@@ -23,6 +23,8 @@ void diag_free(diag_t *d);
 bool diag_compiler(const char *output, const strvec_t *student_files, diag_t *out);
 /* The first ThreadSanitizer report in text. */
 bool diag_tsan(const char *text, const strvec_t *student_files, diag_t *out);
+/* The first AddressSanitizer or UBSan report in text. */
+bool diag_asan(const char *text, const strvec_t *student_files, diag_t *out);
 /* The first memcheck error in a Valgrind log. */
 bool diag_valgrind(const char *text, const strvec_t *student_files, diag_t *out);
 /* Does the Valgrind log contain an error whose kind starts with kind? */

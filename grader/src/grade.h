@@ -43,11 +43,12 @@ void ini_free(ini_t *ini);
 
 typedef enum { CHECK_PENDING, CHECK_PASS, CHECK_FAIL, CHECK_SKIP } check_status_t;
 
-typedef enum { VARIANT_PLAIN, VARIANT_TSAN, VARIANT_REFERENCE, NVARIANTS } variant_t;
+typedef enum { VARIANT_PLAIN, VARIANT_TSAN, VARIANT_ASAN, VARIANT_REFERENCE, NVARIANTS } variant_t;
 
 typedef struct program {
     char *name;
     bool is_check;       /* kind = check: a Check suite linked with the harness main */
+    bool is_shared;      /* kind = shared: a library for LD_PRELOAD (programs stage) */
     strvec_t sources;    /* absolute paths of kit sources */
     strvec_t ldflags;    /* extra link options, e.g. -Wl,--wrap=pthread_mutex_lock */
     double timeout_s;
@@ -98,7 +99,10 @@ double exercise_max_points(const exercise_t *ex);
 
 /* ---- one grading run ---- */
 
-enum { STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_TSAN, STAGE_VALGRIND, STAGE_PERF, STAGE_BONUS, NSTAGES };
+enum {
+    STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_ASAN, STAGE_TSAN, STAGE_VALGRIND,
+    STAGE_PROGRAMS, STAGE_MEASURE, STAGE_PERF, STAGE_BONUS, NSTAGES
+};
 extern const char *const stage_names[NSTAGES];
 
 typedef struct {
@@ -126,8 +130,11 @@ void grading_flag(grading_t *g, const char *flag);
 void stage_build(grading_t *g);
 void stage_rules(grading_t *g);
 void stage_tests(grading_t *g);
+void stage_asan(grading_t *g);     /* tests under AddressSanitizer and UBSan */
 void stage_tsan(grading_t *g);
 void stage_valgrind(grading_t *g);
+void stage_programs(grading_t *g); /* real programs run on a preloaded library */
+void stage_measure(grading_t *g);  /* a figure (utilization...) scored between bounds */
 void stage_perf(grading_t *g);
 void stage_bonus(grading_t *g); /* like tests, for bonus probes, after everything else */
 

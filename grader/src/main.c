@@ -381,8 +381,10 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
         free(t);
     }
 
-    void (*stages[NSTAGES])(grading_t *) = {stage_build, stage_rules,    stage_tests, stage_tsan,
-                                            stage_valgrind, stage_perf, stage_bonus};
+    void (*stages[NSTAGES])(grading_t *) = {stage_build,    stage_rules,    stage_tests,
+                                            stage_asan,     stage_tsan,     stage_valgrind,
+                                            stage_programs, stage_measure,  stage_perf,
+                                            stage_bonus};
     bool tty = isatty(2) && !quiet;
     for (int s = 0; s < NSTAGES; s++) {
         bool any = false;

@@ -8,7 +8,8 @@
 #include <string.h>
 
 /* In the order they run: a check may depend only on checks of earlier stages. */
-static const char *const known_stages[] = {"build", "rules", "tests", "tsan", "valgrind", "perf", "bonus"};
+static const char *const known_stages[] = {"build", "rules",    "tests",   "asan", "tsan",
+                                           "valgrind", "programs", "measure", "perf", "bonus"};
 
 static int stage_index(const char *stage)
 {
@@ -179,16 +180,20 @@ static void load_program(exercise_t *ex, const char *path, const ini_section_t *
     memset(p, 0, sizeof *p);
     p->name = xstrdup(s->name);
     const char *kind = ini_get(s, "kind");
-    if (kind == NULL || (strcmp(kind, "check") != 0 && strcmp(kind, "main") != 0))
-        bad_manifest(path, s->line, "a program needs kind = check or kind = main: ", s->name);
+    if (kind == NULL ||
+        (strcmp(kind, "check") != 0 && strcmp(kind, "main") != 0 && strcmp(kind, "shared") != 0))
+        bad_manifest(path, s->line, "a program needs kind = check, main or shared: ", s->name);
     p->is_check = strcmp(kind, "check") == 0;
+    p->is_shared = strcmp(kind, "shared") == 0;
     strvec_t rel = {0};
     sv_push_words(&rel, ini_get(s, "sources"));
     if (rel.n == 0)
         bad_manifest(path, s->line, "a program needs sources: ", s->name);
     p->available = true;
     for (size_t i = 0; i < rel.n; i++) {
-        char *abs = path_join(ex->dir, rel.v[i]);
+        /* grader/... and exercises/... name kit files shared between exercises */
+        bool kit = str_starts_with(rel.v[i], "grader/") || str_starts_with(rel.v[i], "exercises/");
+        char *abs = path_join(kit ? ex->root : ex->dir, rel.v[i]);
         if (!is_file(abs))
             p->available = false;
         sv_push(&p->sources, abs);

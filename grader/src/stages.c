@@ -26,8 +26,9 @@
 #define HARNESS_LIBS "-lcheck_pic -lrt -lm -lsubunit -ljansson -pthread"
 #endif
 
-const char *const stage_names[NSTAGES] = {"build", "rules", "tests", "tsan", "valgrind", "perf", "bonus"};
-static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "reference"};
+const char *const stage_names[NSTAGES] = {"build", "rules",    "tests",   "asan", "tsan",
+                                          "valgrind", "programs", "measure", "perf", "bonus"};
+static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "asan", "reference"};
 
 /* ---- checks ---- */
 
@@ -133,9 +134,9 @@ static void base_env(strvec_t *env, const char *rundir)
 /* Runs argv in the sandbox with cwd (a fresh run directory) as its working
  * directory. It may write only there and in `also_rw` (NULL for none); the
  * grading's scratch directory is visible read-only. */
-static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, const char *cwd,
-                   const char *also_rw, const char *logdir, const char *secret, double timeout_s,
-                   bool sanitizer, run_result_t *res)
+static bool run_in_cap(grading_t *g, const strvec_t *argv, const strvec_t *env, const char *cwd,
+                       const char *also_rw, const char *logdir, const char *secret, double timeout_s,
+                       bool sanitizer, size_t output_cap, run_result_t *res)
 {
     const char *rw[] = {cwd, also_rw, logdir, NULL};
     if (also_rw == NULL)
@@ -155,6 +156,7 @@ static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, cons
         .rw_paths = rw,
         .ro_paths = ro,
         .secret = secret,
+        .output_cap = output_cap,
     };
     bool started = run_sandboxed(&spec, res);
     if (res->timed_out)
@@ -164,6 +166,13 @@ static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, cons
     if (res->output_cut)
         grading_flag(g, "output-cut");
     return started;
+}
+
+static bool run_in(grading_t *g, const strvec_t *argv, const strvec_t *env, const char *cwd,
+                   const char *also_rw, const char *logdir, const char *secret, double timeout_s,
+                   bool sanitizer, run_result_t *res)
+{
+    return run_in_cap(g, argv, env, cwd, also_rw, logdir, secret, timeout_s, sanitizer, 0, res);
 }
 
 /* A file a sandboxed process made in its run directory becomes the grader's:
@@ -182,6 +191,10 @@ static bool adopt(const char *from, const char *to, mode_t mode)
 
 /* ---- build ---- */
 
+/* AddressSanitizer and UBSan; an undefined behaviour stops the test, so that it
+ * cannot pass. */
+#define ASAN_FLAGS "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+
 static void push_cflags(grading_t *g, strvec_t *argv, variant_t v, const char *cwd)
 {
     exercise_t *ex = g->ex;
@@ -190,6 +203,8 @@ static void push_cflags(grading_t *g, strvec_t *argv, variant_t v, const char *c
         sv_push(argv, "-fsanitize=thread");
         sv_push(argv, "-O1");
     }
+    if (v == VARIANT_ASAN)
+        sv_push_words(argv, ASAN_FLAGS " -O1");
     sv_pushf(argv, "-I%s", ex->dir);
     sv_pushf(argv, "-I%s/tests", ex->dir);
     sv_pushf(argv, "-I%s/grader/harness", ex->root);
@@ -251,13 +266,20 @@ static bool link_program(grading_t *g, variant_t v, const program_t *p, const st
     sv_push(&argv, compiler_for(v));
     if (v == VARIANT_TSAN)
         sv_push(&argv, "-fsanitize=thread");
+    if (v == VARIANT_ASAN)
+        sv_push_words(&argv, ASAN_FLAGS);
+    if (p->is_shared)
+        sv_push(&argv, "-shared");
     for (size_t i = 0; i < objs->n; i++)
         sv_push(&argv, objs->v[i]);
     sv_push(&argv, "-o");
     sv_push(&argv, "a.out");
     for (size_t i = 0; i < p->ldflags.n; i++)
         sv_push(&argv, p->ldflags.v[i]);
-    sv_push_words(&argv, HARNESS_LIBS);
+    if (p->is_shared)
+        sv_push(&argv, "-pthread"); /* a library for any program: no Check, no jansson */
+    else
+        sv_push_words(&argv, HARNESS_LIBS);
     char *rundir = new_rundir(g, "ld");
     base_env(&env, rundir);
     run_result_t res;
@@ -284,9 +306,11 @@ static void plan_builds(grading_t *g)
             continue;
         if (strcmp(c->stage, "tsan") == 0)
             p->wanted[VARIANT_TSAN] = true;
+        else if (strcmp(c->stage, "asan") == 0)
+            p->wanted[VARIANT_ASAN] = true;
         else
             p->wanted[VARIANT_PLAIN] = true;
-        if (strcmp(c->stage, "perf") == 0)
+        if (strcmp(c->stage, "perf") == 0 || strcmp(c->stage, "measure") == 0)
             p->wanted[VARIANT_REFERENCE] = true;
     }
     if (!g->have_clang)
@@ -299,7 +323,9 @@ static void plan_builds(grading_t *g)
 static void build_kit_objects(grading_t *g, program_t *p, variant_t v, strvec_t *objs)
 {
     strvec_t srcs = {0};
-    sv_pushf(&srcs, "%s/grader/harness/alab.c", g->ex->root);
+    /* a preloaded library reports through a small probe of its own (no jansson:
+     * it lives inside programs whose malloc is the student's) */
+    sv_pushf(&srcs, "%s/grader/harness/%s", g->ex->root, p->is_shared ? "alab_preload.c" : "alab.c");
     if (p->is_check)
         sv_pushf(&srcs, "%s/grader/harness/check_main.c", g->ex->root);
     for (size_t i = 0; i < p->sources.n; i++)
@@ -384,12 +410,15 @@ void stage_build(grading_t *g)
                 diag_t d;
                 char *shown = student_paths(g, out);
                 bool have = diag_compiler(shown, &ex->student_files, &d);
-                if (v == VARIANT_TSAN) {
-                    /* gcc accepted it; clang did not: only the tsan checks fail */
+                if (v == VARIANT_TSAN || v == VARIANT_ASAN) {
+                    /* the plain build worked; this one did not: only its stage's checks fail */
+                    const char *st = v == VARIANT_TSAN ? "tsan" : "asan";
                     for (size_t k = 0; k < ex->nchecks; k++)
-                        if (strcmp(ex->checks[k].stage, "tsan") == 0 && ex->checks[k].status == CHECK_PENDING) {
-                            check_fail(&ex->checks[k], "clang could not compile %s for ThreadSanitizer: %s",
-                                       name, have ? d.message : "see the details");
+                        if (strcmp(ex->checks[k].stage, st) == 0 && ex->checks[k].status == CHECK_PENDING) {
+                            check_fail(&ex->checks[k], "%s could not compile %s for %s: %s",
+                                       compiler_for((variant_t)v), name,
+                                       v == VARIANT_TSAN ? "ThreadSanitizer" : "AddressSanitizer",
+                                       have ? d.message : "see the details");
                             if (have)
                                 set_evidence(&ex->checks[k], &d);
                         }
@@ -910,21 +939,46 @@ static void note_left_out(check_t *c, const char *left_out)
     c->message = m;
 }
 
-/* ---- ThreadSanitizer ---- */
+/* ---- sanitizers: ThreadSanitizer, AddressSanitizer + UBSan ---- */
 
-void stage_tsan(grading_t *g)
+typedef struct {
+    const char *stage, *tool, *log_prefix;
+    variant_t variant;
+    bool (*diagnose)(const char *, const strvec_t *, diag_t *);
+} sanitizer_t;
+
+static const sanitizer_t sanitizers[] = {
+    {"tsan", "ThreadSanitizer", "tsan", VARIANT_TSAN, diag_tsan},
+    {"asan", "AddressSanitizer and UBSan", "asan", VARIANT_ASAN, diag_asan},
+};
+
+/* The options of a sanitizer run: reports go to files in logdir, never to the
+ * test's own output, and a report makes the run fail. */
+static void sanitizer_env(const sanitizer_t *san, const char *logdir, strvec_t *env)
+{
+    if (san->variant == VARIANT_TSAN) {
+        sv_pushf(env, "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1 log_path=%s/tsan",
+                 logdir);
+    } else {
+        /* leaks are memcheck's business; UBSan stops at its first finding */
+        sv_pushf(env, "ASAN_OPTIONS=detect_leaks=0 exitcode=67 log_path=%s/asan", logdir);
+        sv_pushf(env, "UBSAN_OPTIONS=print_stacktrace=1 halt_on_error=1 log_path=%s/asan", logdir);
+    }
+}
+
+static void run_sanitizer(grading_t *g, const sanitizer_t *san)
 {
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, "tsan") != 0 || !check_ready(g, c))
+        if (strcmp(c->stage, san->stage) != 0 || !check_ready(g, c))
             continue;
-        if (!g->have_clang) {
+        if (san->variant == VARIANT_TSAN && !g->have_clang) {
             check_skip(c, "not run: clang is not installed (run: make deps)");
             continue;
         }
-        if (c->program->binary[VARIANT_TSAN] == NULL) {
-            check_fail(c, "the ThreadSanitizer build of %s failed", c->program->name);
+        if (c->program->binary[san->variant] == NULL) {
+            check_fail(c, "the %s build of %s failed", san->tool, c->program->name);
             continue;
         }
         const char *r = ini_get(c->sec, "repeat");
@@ -938,37 +992,57 @@ void stage_tsan(grading_t *g)
             continue;
         }
         for (int run = 1; run <= repeat && c->status == CHECK_PENDING; run++) {
-            char *logdir = new_rundir(g, "tsan-logs");
+            char *logdir = new_rundir(g, san->log_prefix);
             strvec_t env = {0};
-            sv_pushf(&env, "TSAN_OPTIONS=halt_on_error=0 exitcode=66 second_deadlock_stack=1 "
-                           "log_path=%s/tsan",
-                     logdir);
+            sanitizer_env(san, logdir, &env);
             prog_run_t pr;
-            run_program(g, c->program->binary[VARIANT_TSAN], &cases, NULL, &env, logdir,
-                        c->program->timeout_s * 3, true, "tsan", &pr);
-            char *logs = read_logs(logdir, "tsan");
+            run_program(g, c->program->binary[san->variant], &cases, NULL, &env, logdir,
+                        c->program->timeout_s * 3, true, san->stage, &pr);
+            /* UBSan, inside an ASan build, reports on stderr whatever its
+             * options say; and its paths are the scratch copy's */
+            char *raw = read_logs(logdir, san->log_prefix);
+            char *both = xasprintf("%s\n%s", raw != NULL ? raw : "", pr.run.output != NULL ? pr.run.output : "");
+            char *logs = student_paths(g, both);
+            free(raw);
+            free(both);
             diag_t d;
             char *why = NULL, *crashed_case = NULL;
             bool crashed;
-            if (diag_tsan(logs, &ex->student_files, &d)) {
-                check_fail(c, "%s (run %d of %d)", d.message, run, repeat);
+            char *of = repeat > 1 ? xasprintf(" (run %d of %d)", run, repeat) : xstrdup("");
+            if (san->diagnose(logs, &ex->student_files, &d)) {
+                check_fail(c, "%s%s", d.message, of);
                 set_evidence(c, &d);
                 diag_free(&d);
             } else if (!cases_passed(g, c, &cases, &pr, &why, &crashed, &crashed_case)) {
-                check_fail(c, "under ThreadSanitizer, %s (run %d of %d)", why, run, repeat);
+                check_fail(c, "under %s, %s%s", san->tool, why, of);
             }
+            free(of);
             free(why);
             free(logs);
             prog_run_free(&pr);
             sv_free(&env);
             free(logdir);
         }
-        if (c->status == CHECK_PENDING)
-            check_pass(c, "no data race in %d runs", repeat);
+        if (c->status == CHECK_PENDING) {
+            if (san->variant == VARIANT_TSAN)
+                check_pass(c, "no data race in %d run%s", repeat, repeat == 1 ? "" : "s");
+            else
+                check_pass(c, "no invalid access and no undefined behaviour");
+        }
         note_left_out(c, left_out);
         free(left_out);
         sv_free(&cases);
     }
+}
+
+void stage_tsan(grading_t *g)
+{
+    run_sanitizer(g, &sanitizers[0]);
+}
+
+void stage_asan(grading_t *g)
+{
+    run_sanitizer(g, &sanitizers[1]);
 }
 
 /* ---- Valgrind ---- */
@@ -1040,14 +1114,28 @@ void stage_valgrind(grading_t *g)
     }
 }
 
-/* ---- perf ---- */
+/* ---- perf and measure ---- */
+
+/* The words of a manifest's args = ..., with {exercise} and {root} made the
+ * exercise's and the kit's directories (the kit is visible, read-only, to
+ * every run). */
+static void push_args(grading_t *g, strvec_t *args, const char *text)
+{
+    if (text == NULL)
+        return;
+    char *a = str_replace_all(text, "{exercise}", g->ex->dir);
+    char *b = str_replace_all(a, "{root}", g->ex->root);
+    sv_push_words(args, b);
+    free(a);
+    free(b);
+}
 
 /* Runs the benchmark once; returns its time in ns, or < 0 with *why set. */
 static double bench_once(grading_t *g, check_t *c, const char *binary, const char *mode, char **why)
 {
     strvec_t args = {0};
     sv_push(&args, mode);
-    sv_push_words(&args, ini_get(c->sec, "args"));
+    push_args(g, &args, ini_get(c->sec, "args"));
     prog_run_t pr;
     run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, false, "perf", &pr);
     double ns = -1;
@@ -1163,5 +1251,229 @@ void stage_perf(grading_t *g)
         free(why);
         free(ratio);
         free(ref_ratio);
+    }
+}
+
+/* Runs a measuring program once; returns the value of the record named
+ * metric (its note in *note), or sets *why. */
+static double measure_once(grading_t *g, check_t *c, const char *binary, const char *metric,
+                           char **note, char **why)
+{
+    strvec_t args = {0};
+    push_args(g, &args, ini_get(c->sec, "args"));
+    prog_run_t pr;
+    run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, false, "measure", &pr);
+    bool found = false;
+    double value = 0;
+    *note = NULL;
+    if (pr.run.exited && pr.run.exit_code == 0) {
+        json_t *records = load_records(pr.token, pr.results_path);
+        size_t i;
+        json_t *rec;
+        json_array_foreach(records, i, rec) {
+            const char *name = record_field(rec, "name"), *v = record_field(rec, "value");
+            if (strcmp(record_field(rec, "kind"), "metric") == 0 && name != NULL && v != NULL &&
+                strcmp(name, metric) == 0) {
+                char *end;
+                value = strtod(v, &end);
+                found = end != v;
+                const char *n = record_field(rec, "note");
+                free(*note);
+                *note = n != NULL && n[0] != '\0' ? xstrdup(n) : NULL;
+            }
+        }
+        json_decref(records);
+    }
+    if (!found) {
+        char *end = run_describe_end(&pr.run);
+        char *notes = run_notes(&pr);
+        *why = xasprintf("the program %s %s without reporting its %s%s", c->program->name, end, metric,
+                         notes);
+        free(notes);
+        free(end);
+    }
+    prog_run_free(&pr);
+    sv_free(&args);
+    return value;
+}
+
+/* A figure (utilization, say) scored linearly: nothing at zero_at, all points
+ * at full_at; full_at may be below zero_at when less is better. */
+void stage_measure(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, "measure") != 0 || !check_ready(g, c))
+            continue;
+        const char *metric = ini_get(c->sec, "metric");
+        if (metric == NULL)
+            die("%s/exercise.ini: [check %s] needs metric = <the name its program records>", ex->dir, c->id);
+        double zero_at = number(c, "zero_at", 0), full_at = number(c, "full_at", 1);
+        char *note = NULL, *why = NULL, *ref_note = NULL;
+        double v = measure_once(g, c, c->program->binary[VARIANT_PLAIN], metric, &note, &why);
+        if (why != NULL) {
+            check_fail(c, "%s", why);
+            free(why);
+            continue;
+        }
+        double ref = measure_once(g, c, c->program->binary[VARIANT_REFERENCE], metric, &ref_note, &why);
+        if (why != NULL)
+            die("the reference solution's %s failed: %s", c->id, why);
+        double frac = full_at >= zero_at ? perf_fraction(v, zero_at, full_at)
+                                         : perf_fraction(-v, -zero_at, -full_at);
+        char *text = xasprintf("%s %.3f (the reference: %.3f); full points at %.2f, none at %.2f%s%s",
+                               metric, v, ref, full_at, zero_at, note != NULL ? "; " : "",
+                               note != NULL ? note : "");
+        if (frac >= 1) {
+            check_pass(c, "%s", text);
+        } else {
+            check_fail(c, "%s", text);
+            c->score = c->points * frac;
+        }
+        free(text);
+        free(note);
+        free(ref_note);
+    }
+}
+
+/* ---- real programs on the student's library (LD_PRELOAD) ---- */
+
+/* Output of a real program is compared whole; commands keep it small. */
+#define PROGRAM_OUTPUT_CAP (1024 * 1024)
+
+/* The first line where two outputs differ, as a sentence. */
+static char *first_difference(const char *want, const char *got)
+{
+    int line = 1;
+    const char *w = want, *o = got;
+    while (*w != '\0' || *o != '\0') {
+        size_t wn = strcspn(w, "\n"), on = strcspn(o, "\n");
+        if (wn != on || strncmp(w, o, wn) != 0) {
+            char *ws = xstrndup(w, wn < 160 ? wn : 160), *os = xstrndup(o, on < 160 ? on : 160);
+            char *s = *o == '\0' ? xasprintf("its output stops before line %d (\"%s\")", line, ws)
+                      : *w == '\0' ? xasprintf("line %d is extra: \"%s\"", line, os)
+                                   : xasprintf("line %d is \"%s\" where it should be \"%s\"", line, os, ws);
+            free(ws);
+            free(os);
+            return s;
+        }
+        w += wn + (w[wn] != '\0');
+        o += on + (o[on] != '\0');
+        line++;
+    }
+    return NULL;
+}
+
+/* Runs a shell line in rundir, with the library preloaded or not. */
+static void run_shell(grading_t *g, const char *line, const char *rundir, const char *lib,
+                      const char *resdir, const char *token, double timeout_s, run_result_t *res)
+{
+    strvec_t argv = {0}, env = {0};
+    sv_push(&argv, "/bin/sh");
+    sv_push(&argv, "-c");
+    sv_push(&argv, line);
+    base_env(&env, rundir);
+    if (lib != NULL) {
+        sv_pushf(&env, "LD_PRELOAD=%s", lib);
+        sv_pushf(&env, "ALAB_RESULT=%s/records.jsonl", resdir);
+        sv_push(&env, "ALAB_TOKEN_FD=3");
+    }
+    run_in_cap(g, &argv, &env, rundir, resdir, NULL, token, timeout_s, false, PROGRAM_OUTPUT_CAP, res);
+    sv_free(&argv);
+    sv_free(&env);
+}
+
+void stage_programs(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t i = 0; i < ex->nchecks; i++) {
+        check_t *c = &ex->checks[i];
+        if (strcmp(c->stage, "programs") != 0 || !check_ready(g, c))
+            continue;
+        const char *lib = c->program->binary[VARIANT_PLAIN];
+        const char *cmd_text = ini_get(c->sec, "command"), *setup_text = ini_get(c->sec, "setup");
+        if (cmd_text == NULL)
+            die("%s/exercise.ini: [check %s] needs command = <a shell line>", ex->dir, c->id);
+        if (lib == NULL) {
+            check_fail(c, "the library %s was not built", c->program->name);
+            continue;
+        }
+        char *a = str_replace_all(cmd_text, "{exercise}", ex->dir);
+        char *cmd = str_replace_all(a, "{root}", ex->root);
+        free(a);
+        double timeout_s = number(c, "timeout", c->program->timeout_s) * g->time_scale;
+        char *rundir = new_rundir(g, "program");
+        char *resdir = xasprintf("%s/results/%03d-program", g->workdir, g->run_counter);
+        sandbox_mkdir(g, resdir);
+        run_result_t res;
+        if (setup_text != NULL) {
+            char *b = str_replace_all(setup_text, "{exercise}", ex->dir);
+            char *setup = str_replace_all(b, "{root}", ex->root);
+            free(b);
+            run_shell(g, setup, rundir, NULL, resdir, NULL, timeout_s, &res);
+            if (!res.exited || res.exit_code != 0)
+                die("the setup of [check %s] failed (%s): %s", c->id, setup, res.output);
+            run_result_free(&res);
+            free(setup);
+        }
+        /* the C library's malloc first: what the program should print */
+        run_result_t base;
+        run_shell(g, cmd, rundir, NULL, resdir, NULL, timeout_s, &base);
+        if (base.timed_out || !base.started)
+            die("[check %s]: `%s` does not finish without the library either (%s)", c->id, cmd,
+                base.output);
+        char *token = random_token();
+        run_shell(g, cmd, rundir, lib, resdir, token, timeout_s, &res);
+        /* calls the library served in the process the grader started */
+        char *records_path = xasprintf("%s/records.jsonl", resdir);
+        json_t *records = load_records(token, records_path);
+        unsigned long calls = 0;
+        bool loaded = false;
+        size_t k;
+        json_t *rec;
+        json_array_foreach(records, k, rec) {
+            const char *n = record_field(rec, "calls");
+            if (strcmp(record_field(rec, "kind"), "preload") == 0 && n != NULL) {
+                loaded = true;
+                unsigned long v = strtoul(n, NULL, 10);
+                calls = v > calls ? v : calls;
+            }
+        }
+        json_decref(records);
+        char *diff = first_difference(base.output, res.output);
+        char *end = run_describe_end(&res);
+        bool same_end = res.exited == base.exited && res.exit_code == base.exit_code &&
+                        res.signaled == base.signaled;
+        if (res.signaled)
+            grading_flag(g, "crash");
+        if (!same_end || res.timed_out) {
+            char *base_end = run_describe_end(&base);
+            check_fail(c, "with your library preloaded, `%s` %s; with the C library's malloc it %s",
+                       cmd, end, base_end);
+            free(base_end);
+        } else if (diff != NULL) {
+            check_fail(c, "with your library preloaded, `%s` prints something else: %s", cmd, diff);
+        } else if (!loaded || calls == 0) {
+            check_fail(c, "your library %s: `%s` did not run on it",
+                       loaded ? "was loaded but served no call" : "was not loaded", cmd);
+        } else {
+            check_pass(c, "same output and exit status as on the C library's malloc; your library "
+                          "served %lu calls in the shell that ran it",
+                       calls);
+        }
+        if (c->status == CHECK_FAIL && res.output != NULL && res.output[0] != '\0') {
+            size_t n = strlen(res.output);
+            c->details = xstrdup(n > 2000 ? res.output + n - 2000 : res.output);
+        }
+        free(diff);
+        free(end);
+        free(records_path);
+        free(token);
+        run_result_free(&res);
+        run_result_free(&base);
+        free(resdir);
+        free(rundir);
+        free(cmd);
     }
 }

@@ -419,6 +419,42 @@ START_TEST(tsan_report_names_both_accesses)
 }
 END_TEST
 
+START_TEST(asan_and_ubsan_reports)
+{
+    const char *asan =
+        "=================================================================\n"
+        "==3==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x604000000078 at pc 0x5637 bp 0x7fff sp 0x7ffe\n"
+        "WRITE of size 4 at 0x604000000078 thread T0\n"
+        "    #0 0x56370845e591 in pool_check work/ex06/pool.c:61\n"
+        "    #1 0x56370845e2f4 in sum_body exercises/ex06-mtpool/tests/test_pool.c:3\n"
+        "    #2 0x56370846125a in srunner_run_tagged (/usr/lib/libcheck.so+0x1234)\n"
+        "\n"
+        "0x604000000078 is located 0 bytes to the right of 40-byte region [0x604000000050,0x604000000078)\n"
+        "allocated by thread T0 here:\n"
+        "    #0 0x7f in malloc (/usr/lib/libasan.so+0x1)\n"
+        "SUMMARY: AddressSanitizer: heap-buffer-overflow work/ex06/pool.c:61 in pool_check\n";
+    diag_t d;
+    ck_assert(diag_asan(asan, student(), &d));
+    ck_assert_msg(strstr(d.message, "heap-buffer-overflow: write of size 4 at work/ex06/pool.c:61 (pool_check)") &&
+                      strstr(d.message, "0 bytes to the right of 40-byte region") &&
+                      strstr(d.message, "[0x") == NULL,
+                  "message: %s", d.message);
+    ck_assert_str_eq(d.where, "work/ex06/pool.c:61");
+    diag_free(&d);
+    const char *ub = "test output\n"
+                     "work/ex06/pool.c:77:12: runtime error: store to misaligned address 0x7ffe for type "
+                     "'size_t', which requires 8 byte alignment\n"
+                     "    #0 0x565 in pool_alloc work/ex06/pool.c:77\n";
+    ck_assert(diag_asan(ub, student(), &d));
+    ck_assert_msg(strstr(d.message, "undefined behaviour at work/ex06/pool.c:77 in pool_alloc: store to "
+                                    "misaligned address") != NULL,
+                  "message: %s", d.message);
+    ck_assert_str_eq(d.where, "work/ex06/pool.c:77");
+    diag_free(&d);
+    ck_assert(!diag_asan("no report here\n", student(), &d));
+}
+END_TEST
+
 START_TEST(valgrind_use_after_free_and_leak)
 {
     const char *uaf =
@@ -614,6 +650,7 @@ int main(int argc, char **argv)
         {"isolation", run_bubblewrap_isolates},
         {"isolation", run_cgroup_caps_memory_and_processes},
         {"diag", tsan_report_names_both_accesses},
+        {"diag", asan_and_ubsan_reports},
         {"diag", valgrind_use_after_free_and_leak},
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
