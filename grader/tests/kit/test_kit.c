@@ -524,20 +524,22 @@ START_TEST(gradescope)
 }
 END_TEST
 
-/* make hint shows the hints one at a time and remembers where the student is. */
+/* make hint shows the hints of each exercise's walkthrough one at a time and
+ * remembers where the student is. */
 START_TEST(hints_progress)
 {
-    char *dir = xasprintf("%s/build/kit-runs/hints", root);
+    const char *dirname = manifests[_i].dirname, *id = manifest_value(dirname, "id");
+    char *dir = xasprintf("%s/build/kit-runs/hints-ex%s", root, id);
     rm_rf(dir);
     mkdir_p(dir);
     for (int n = 1; n <= 2; n++) {
-        char *cmd = xasprintf("'%s/build/grade' hint 06 --src '%s' > '%s/out' 2>&1", root, dir, dir);
-        ck_assert_int_eq(run_cmd(cmd), 0);
+        char *cmd = xasprintf("'%s/build/grade' hint %s --src '%s' > '%s/out' 2>&1", root, id, dir, dir);
+        ck_assert_msg(run_cmd(cmd) == 0, "ex%s: make hint failed", id);
         char *out_path = path_join(dir, "out");
         char *out = read_file(out_path, NULL);
         char *want = xasprintf("Hint %d:", n), *of = xasprintf("(hint %d of ", n);
         ck_assert_msg(out != NULL && str_starts_with(out, want) && strstr(out, of) != NULL,
-                      "call %d of make hint printed: %s", n, out);
+                      "ex%s: call %d of make hint printed: %s", id, n, out);
         free(cmd);
         free(out_path);
         free(out);
@@ -545,6 +547,83 @@ START_TEST(hints_progress)
         free(of);
     }
     free(dir);
+}
+END_TEST
+
+/* Is id the name of a check of this exercise's manifest? */
+static bool manifest_has_check(const manifest_t *m, const char *id)
+{
+    for (size_t c = 0; c < m->ini.nsections; c++)
+        if (strcmp(m->ini.sections[c].kind, "check") == 0 && strcmp(m->ini.sections[c].name, id) == 0)
+            return true;
+    return false;
+}
+
+/* What every exercise ships beside its checks: a statement that opens with
+ * its metadata, a skeleton whose TODOs name checks that exist, concept pages
+ * that exist, and at least four mutants. */
+START_TEST(materials)
+{
+    const manifest_t *m = &manifests[_i];
+    const char *dirname = m->dirname;
+    strbuf_t wrong = {0};
+    char *readme_path = xasprintf("%s/exercises/%s/README.md", root, dirname);
+    char *readme = read_file(readme_path, NULL);
+    const char *keys[] = {"module:", "exercise:", "difficulty:", "estimated_time:", "prerequisites:",
+                          "concepts_covered:"};
+    if (readme == NULL || strstr(readme, "```yaml") == NULL)
+        sb_printf(&wrong, "\n  %s has no yaml metadata block", readme_path);
+    for (size_t k = 0; readme != NULL && k < sizeof keys / sizeof *keys; k++)
+        if (strstr(readme, keys[k]) == NULL)
+            sb_printf(&wrong, "\n  %s: the metadata lacks %s", readme_path, keys[k]);
+    /* TODO (check/id): each names a check of the manifest */
+    strvec_t files = {0};
+    sv_push_words(&files, manifest_value(dirname, "student_files"));
+    int todos = 0;
+    for (size_t f = 0; f < files.n; f++) {
+        char *path = xasprintf("%s/%s/%s", root, manifest_value(dirname, "skeleton"), files.v[f]);
+        char *text = read_file(path, NULL);
+        if (text == NULL)
+            sb_printf(&wrong, "\n  the skeleton %s is missing", path);
+        for (const char *p = text; p != NULL && (p = strstr(p, "TODO (")) != NULL; p++) {
+            /* "TODO (tests/basic):" or "TODO (perf/seed, perf/batch):" */
+            char *ids = xstrndup(p + 6, strcspn(p + 6, ")"));
+            char *words = str_replace_all(ids, ",", " ");
+            strvec_t named = {0};
+            sv_push_words(&named, words);
+            todos++;
+            for (size_t k = 0; k < named.n; k++)
+                if (!manifest_has_check(m, named.v[k]))
+                    sb_printf(&wrong, "\n  %s: TODO (%s) names no check of exercise.ini", path, named.v[k]);
+            sv_free(&named);
+            free(words);
+            free(ids);
+        }
+        free(text);
+        free(path);
+    }
+    if (todos == 0)
+        sb_printf(&wrong, "\n  ex%s: the skeleton has no TODO (check): ... line", manifest_value(dirname, "id"));
+    /* doc = pages exist */
+    for (size_t c = 0; c < m->ini.nsections; c++) {
+        const char *doc = ini_get(&m->ini.sections[c], "doc");
+        char *path = doc != NULL ? path_join(root, doc) : NULL;
+        if (strcmp(m->ini.sections[c].kind, "check") == 0 && (path == NULL || !is_file(path)))
+            sb_printf(&wrong, "\n  %s: [check %s] points to no page of docs/ (%s)", dirname,
+                      m->ini.sections[c].name, doc != NULL ? doc : "no doc =");
+        free(path);
+    }
+    int mutants = 0;
+    for (int k = 0; k < nsubjects; k++)
+        mutants += strcmp(subjects[k].dirname, dirname) == 0 && subjects[k].kind == SUBJECT_MUTANT;
+    if (mutants < 4)
+        sb_printf(&wrong, "\n  %s has %d mutants; an exercise needs at least four", dirname, mutants);
+    ck_assert_msg(wrong.len == 0, "materials:%s", wrong.s);
+    printf("  ex%s materials: statement, %d TODOs naming checks, %d mutants, doc pages\n",
+           manifest_value(dirname, "id"), todos, mutants);
+    sv_free(&files);
+    free(readme);
+    free(readme_path);
 }
 END_TEST
 
@@ -563,8 +642,11 @@ int main(int argc, char **argv)
     tcase_add_test(cov, coverage);
     suite_add_tcase(suite, cov);
     TCase *hints = tcase_create("hints");
-    tcase_add_test(hints, hints_progress);
+    tcase_add_loop_test(hints, hints_progress, 0, nmanifests);
     suite_add_tcase(suite, hints);
+    TCase *mat = tcase_create("materials");
+    tcase_add_loop_test(mat, materials, 0, nmanifests);
+    suite_add_tcase(suite, mat);
     TCase *gs = tcase_create("gradescope");
     tcase_set_timeout(gs, 300);
     tcase_add_test(gs, gradescope);
