@@ -4,6 +4,7 @@
 #        [FORMAT=table|json|junit|tap]               what to print (CI systems read junit or tap)
 #   make start EX=06                                copy the skeleton to work/ex06
 #   make hint EX=06                                 the next hint of the walkthrough
+#   make bench EX=05 [SRC=dir]                      run the exercise's benchmark on your code
 #   make list                                       the exercises
 #   make batch EX=06 SUBMISSIONS=dir OUT=dir        grade every submission in dir (folders or
 #        [JOBS=n] [TIMEOUT_SCALE=f]                  .tar.gz/.zip): OUT/gradebook.csv, summary.html
@@ -60,7 +61,7 @@ batch:
 	@$(LAB_BATCH)
 endif
 
-.PHONY: help deps start hint list gradescope test test-fast format clean
+.PHONY: help deps start hint bench list gradescope test test-fast format clean
 
 help:
 	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
@@ -73,6 +74,9 @@ start:
 
 hint:
 	@scripts/lab hint '$(EX)' '$(SRC)'
+
+bench:
+	@scripts/lab bench '$(EX)' '$(SRC)'
 
 list:
 	@scripts/lab list

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -36,7 +37,7 @@ static const char usage[] =
     "                      [--timeout-scale F] [--hide DIR]... [--stage-lock FILE]\n"
     "       grade batch EX --submissions DIR --out DIR [--jobs N] [--seed N] [--skip STAGES]\n"
     "                      [--timeout-scale F]\n"
-    "       grade start EX | grade hint EX [--src DIR] | grade list | grade resolve|files EX\n";
+    "       grade start EX | grade hint|bench EX [--src DIR] | grade list | grade resolve|files EX\n";
 
 /* The kit's root: --root, $ALAB_ROOT, or the directory above build/grade. */
 static char *find_root(const char *given)
@@ -209,6 +210,73 @@ static int cmd_hint(const char *root, const char *spec, const char *src_given)
     free(text);
     sv_free(&hints);
     return 0;
+}
+
+/* make bench: builds the exercise's benchmark (the [program] with bench_args)
+ * with the student's files and runs it, for figures. It runs the student's
+ * own code on their own machine, outside the sandbox, and grades nothing. */
+static int cmd_bench(const char *root, const char *spec, const char *src_given)
+{
+    exercise_t ex;
+    char *dir = resolve_exercise(root, spec);
+    exercise_load(&ex, root, dir);
+    const program_t *p = NULL;
+    const char *bench_args = NULL;
+    for (size_t i = 0; i < ex.ini.nsections && p == NULL; i++) {
+        const ini_section_t *s = &ex.ini.sections[i];
+        if (strcmp(s->kind, "program") == 0 && (bench_args = ini_get(s, "bench_args")) != NULL)
+            p = exercise_program(&ex, s->name);
+    }
+    if (p == NULL)
+        die("exercise %s has no benchmark (no [program] with bench_args)", ex.id);
+    char *src = src_given != NULL ? path_abs(src_given) : default_src(&ex);
+    if (src == NULL || !is_dir(src))
+        die("%s: no such directory (make start EX=%s makes one)", src_given != NULL ? src_given : "work", ex.id);
+    strvec_t argv = {0};
+    sv_push(&argv, "gcc");
+    sv_push_words(&argv, ex.cflags);
+    sv_pushf(&argv, "-I%s", ex.dir);
+    sv_pushf(&argv, "-I%s/tests", ex.dir);
+    sv_pushf(&argv, "-I%s/grader/harness", root);
+    sv_push_words(&argv, HARNESS_CFLAGS);
+    sv_pushf(&argv, "%s/grader/harness/alab.c", root);
+    if (p->is_check)
+        sv_pushf(&argv, "%s/grader/harness/check_main.c", root);
+    for (size_t i = 0; i < p->sources.n; i++)
+        sv_push(&argv, p->sources.v[i]);
+    for (size_t i = 0; i < ex.student_files.n; i++) {
+        char *f = path_join(src, ex.student_files.v[i]);
+        if (!is_file(f))
+            die("%s is missing", f);
+        sv_push(&argv, f);
+        free(f);
+    }
+    char *bindir = xasprintf("%s/build/bench", root);
+    mkdir_p(bindir);
+    char *bin = xasprintf("%s/ex%s-%s", bindir, ex.id, p->name);
+    sv_push(&argv, "-o");
+    sv_push(&argv, bin);
+    for (size_t i = 0; i < p->ldflags.n; i++)
+        sv_push(&argv, p->ldflags.v[i]);
+    sv_push_words(&argv, HARNESS_LIBS);
+    fprintf(stderr, "building %s with %s ...\n", p->name, src);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp(argv.v[0], argv.v);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("the benchmark does not build with %s (make check EX=%s says why)", src, ex.id);
+    strvec_t run = {0};
+    sv_push(&run, bin);
+    char *a = str_replace_all(bench_args, "{exercise}", ex.dir);
+    char *b = str_replace_all(a, "{root}", root);
+    sv_push_words(&run, b);
+    fflush(stdout);
+    execv(bin, run.v);
+    die("cannot run %s: %s", bin, strerror(errno));
 }
 
 /* Takes the batch's stage lock for one stage: perf alone (exclusive), any
@@ -557,6 +625,8 @@ int main(int argc, char **argv)
         return cmd_start(root, ex);
     if (strcmp(cmd, "hint") == 0)
         return cmd_hint(root, ex, co.src);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(root, ex, co.src);
     if (strcmp(cmd, "resolve") == 0 || strcmp(cmd, "files") == 0)
         return cmd_describe(root, ex, strcmp(cmd, "files") == 0);
     die("unknown command '%s'\n%s", cmd, usage);
