@@ -1232,18 +1232,19 @@ void stage_perf(grading_t *g)
                                     full_at, share * 100);
             }
             double frac = perf_fraction(m, zero, bar);
-            char *figures = xasprintf("%.2fx %s malloc (median of %d rounds, %.2f-%.2f); "
+            const char *baseline = ini_get(c->sec, "baseline_name");
+            char *figures = xasprintf("%.2fx %s %s (median of %d rounds, %.2f-%.2f); "
                                       "the reference: %.2fx; full points at %.2fx%s, none at %.2fx",
-                                      m, m >= 1 ? "faster than" : "as fast as", rounds, lo, hi,
-                                      mref, bar, lowered, zero);
+                                      m, m >= 1 ? "faster than" : "as fast as",
+                                      baseline != NULL ? baseline : "malloc", rounds, lo, hi, mref,
+                                      bar, lowered, zero);
             free(lowered);
             if (frac >= 1) {
                 check_pass(c, "%s", figures);
             } else {
-                check_fail(c, "%s%s", figures,
-                           m < 1.2 ? ": a pool that takes one lock per call cannot beat malloc "
-                                     "with 8 threads; give each thread a cache refilled in batches"
-                                   : "");
+                /* what to try next, from the manifest */
+                const char *advice = ini_get(c->sec, "advice");
+                check_fail(c, "%s%s%s", figures, advice != NULL ? ": " : "", advice != NULL ? advice : "");
                 c->score = c->points * frac;
             }
             free(figures);
