@@ -2,7 +2,7 @@
 # deps.sh — makes sure the Debian packages the kit needs are installed: installs
 # them as root, or prints the one command to run. Exit 0 when all are there.
 PKGS="gcc make binutils patch pkg-config clang libclang-rt-14-dev check libsubunit-dev \
-libjansson-dev libarchive-dev valgrind bubblewrap gnuplot-nox zip unzip"
+libjansson-dev libarchive-dev valgrind bubblewrap gnuplot-nox zip unzip python3"
 
 missing=""
 for p in $PKGS; do
