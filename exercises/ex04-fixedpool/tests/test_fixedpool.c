@@ -175,6 +175,7 @@ static void check_alignment(size_t size, size_t misalign)
     fixedpool_t fp;
     require(fp_init(&fp, g.arena, g.size, size) == 0, "fp_init(fp, arena, 4096, %zu) returned -1", size);
     size_t n = take_all(&fp, held, want);
+    require(n > 0, "block size %zu, an arena of 4096 bytes: the first fp_alloc returned NULL", size);
     for (size_t i = 0; i < n; i++)
         require((uintptr_t)held[i] % align == 0,
                       "block size %zu (stride %zu), arena %zu bytes past a 16-byte boundary: "
