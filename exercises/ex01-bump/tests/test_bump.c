@@ -259,12 +259,13 @@ ALAB_TEST(underflow)
     for (int k = 0; k < NPROBES; k++) {
         size_t n = probe_sizes[k];
         bump_t *pool = pool_with_capture(4096, &cap);
-        unsigned char *a = bump_alloc(pool, 32), *b = bump_alloc(pool, n);
-        ck_assert_msg(a != NULL && b != NULL, "bump_alloc returned NULL");
+        unsigned char *a = bump_alloc(pool, 32), *b = bump_alloc(pool, n), *c = bump_alloc(pool, 200);
+        ck_assert_msg(a != NULL && b != NULL && c != NULL, "bump_alloc returned NULL");
         damage_and_repair(pool, b, n, -1, BUMP_BAD_TAG, "an underflow by one byte");
         damage_and_repair(pool, b, n, -8, BUMP_BAD_TAG, "an underflow by eight bytes");
         ck_assert_verdict(bump_free(pool, b), BUMP_OK, "bump_free of the repaired block");
         ck_assert_verdict(bump_free(pool, a), BUMP_OK, "bump_free of the block before it");
+        ck_assert_verdict(bump_free(pool, c), BUMP_OK, "bump_free of the block after it");
         bump_destroy(pool);
     }
 }
