@@ -94,12 +94,8 @@ int trace_load(const char *path, trace_t *t, char *err, size_t errlen)
             s++;
         if (*s == '\0')
             continue;
-        if (*s == '#') {
-            char name[64];
-            if (sscanf(s, "# name: %63s", name) == 1)
-                set_name(t, name);
+        if (*s == '#') /* a comment; "# name:" is for people: messages use the file's name */
             continue;
-        }
         char op;
         unsigned long id;
         unsigned long long size = 0;
@@ -657,7 +653,7 @@ int trace_run(const trace_t *t, const trace_allocator_t *a, unsigned flags, trac
     r.since = calloc(n, sizeof *r.since);
     r.spans = calloc(n, sizeof *r.spans);
     int rc = -1;
-    snprintf(r.optext, sizeof r.optext, "start");
+    snprintf(r.optext, sizeof r.optext, "%sinit", a->prefix != NULL ? a->prefix : "");
     if (r.ptr == NULL || r.size == NULL || r.since == NULL || r.spans == NULL) {
         fail(&r, "the checker ran out of memory");
         goto out;
