@@ -1,3 +1,10 @@
+/* variant: bestfit
+ * what: the reference with best fit: the smallest free block that fits, an exact fit ends the scan
+ * earns: bonus/best-fit
+ * fail:
+ * may-fail:
+ */
+
 /* mm.c — exercise 02's reference with best fit (earns bonus/best-fit): an explicit
  * free list allocator over memlib's heap.
  *
