@@ -80,8 +80,8 @@ static inline void ck_assert_untouched_outside(const unsigned char *lo, const un
         if (p >= lo && p < hi)
             continue;
         require(*p == GUARD_BYTE,
-                      "%s: the byte at %p, %td bytes %s the pool's blocks [%p, %p), changed from "
-                      "0x%02x to 0x%02x: the pool wrote outside the blocks the contract gives it",
+                      "%s: the byte at %p, %td bytes %s [%p, %p), the part of the arena the pool "
+                      "may use, changed from 0x%02x to 0x%02x: the pool wrote where it has no block",
                       what, (const void *)p, p < lo ? lo - p : p - hi + 1, p < lo ? "before" : "after",
                       (const void *)lo, (const void *)hi, GUARD_BYTE, *p);
     }
