@@ -9,8 +9,11 @@
  *     r <id> <size>     resize block <id> to <size> bytes (allocate it if not live)
  *     f <id>            free block <id>
  *
- * Lines starting with '#' and blank lines are ignored; "# name: <text>" names
- * the trace. Ids are small integers (below TRACE_MAX_IDS), reused once freed.
+ * Lines starting with '#' and blank lines are ignored (trace_save writes a
+ * "# name:" line for people; a loaded trace is named after its file, which is
+ * what a student opens). Ids are small integers (below TRACE_MAX_IDS), reused
+ * once freed. trace_load refuses a trace that allocates a live id or frees a
+ * dead one.
  *
  * A run checks every operation: the block is 16-byte aligned, inside the heap,
  * overlaps no live block, and keeps its payload (each block is filled with a
@@ -41,7 +44,7 @@ typedef struct {
 } trace_op_t;
 
 typedef struct {
-    char name[64];   /* file name without its directory, or "<kind>-<seed>" */
+    char name[64];   /* the file's name without its directory, or "<kind>-<seed>" */
     size_t nids;     /* 1 + the largest id used */
     size_t nops;     /* operations in ops[] */
     trace_op_t *ops; /* owned: trace_free() releases it */
