@@ -9,6 +9,7 @@
 #include "locks_testlib.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
@@ -813,7 +814,67 @@ ALAB_TEST(contention)
 }
 
 /* In LK_PER_CLASS mode, threads that work in different classes take different
- * locks, so none ever waits. */
+ * locks, so none ever waits for another. Two parts:
+ *  1. five threads, each in a class of its own, allocate and free at once:
+ *     no wait may be counted;
+ *  2. a thread that allocates in the smallest class is stopped again and again
+ *     at a random point of its work by a signal whose handler waits, maybe
+ *     while it holds a lock; meanwhile another thread allocates in the largest
+ *     class. It must go on: if the stopped thread's lock were its lock too, it
+ *     would be stuck until the handler returns (and would count a wait).
+ * Waiting only on a busy machine is not enough to tell one shared lock from
+ * several (two threads rarely overlap there); stopping a holder is. */
+enum { STOPS = 200 };
+static volatile bool stop_workers, release_holder;
+static volatile int holder_stopped;
+static volatile unsigned long other_iterations;
+
+static void hold_in_handler(int sig)
+{
+    (void)sig;
+    __atomic_store_n(&holder_stopped, 1, __ATOMIC_RELEASE);
+    struct timespec tick = {0, 20000};
+    while (!__atomic_load_n(&release_holder, __ATOMIC_ACQUIRE))
+        nanosleep(&tick, NULL);
+    __atomic_store_n(&holder_stopped, 0, __ATOMIC_RELEASE);
+}
+
+static void *small_class_worker(void *arg)
+{
+    bool *failed = arg;
+    while (!__atomic_load_n(&stop_workers, __ATOMIC_ACQUIRE)) {
+        volatile char *p = lk_malloc(40);
+        if (p == NULL) {
+            *failed = true;
+            break;
+        }
+        *p = 1;
+        lk_free((void *)p);
+    }
+    return NULL;
+}
+
+static void *large_class_worker(void *arg)
+{
+    bool *failed = arg;
+    while (!__atomic_load_n(&stop_workers, __ATOMIC_ACQUIRE)) {
+        __atomic_fetch_add(&other_iterations, 1, __ATOMIC_RELEASE);
+        volatile char *p = lk_malloc(1000);
+        if (p == NULL) {
+            *failed = true;
+            break;
+        }
+        *p = 1;
+        lk_free((void *)p);
+    }
+    return NULL;
+}
+
+static double wait_seconds(double since)
+{
+    return seconds_now() - since;
+}
+
 ALAB_TEST(per_class)
 {
     ck_assert_msg(lk_get_locking() == LK_PER_CLASS, "lk_get_locking() is %d at the start of a "
@@ -826,6 +887,46 @@ ALAB_TEST(per_class)
     ck_assert_msg(d.waits == 0, "LK_PER_CLASS: %d threads, each allocating in a size class of "
                   "its own, waited %ld times for a lock (of %ld acquisitions): threads in "
                   "different classes must not share a lock", LK_NCLASSES, d.waits, d.locks);
+
+    struct sigaction sa = {.sa_handler = hold_in_handler};
+    sigemptyset(&sa.sa_mask);
+    ck_assert_msg(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction failed");
+    bool small_failed = false, large_failed = false;
+    stop_workers = false;
+    pthread_t small, large;
+    lk_stats_t before = lk_get_stats();
+    ck_assert_msg(pthread_create(&small, NULL, small_class_worker, &small_failed) == 0 &&
+                      pthread_create(&large, NULL, large_class_worker, &large_failed) == 0,
+                  "could not start two threads");
+    int stuck = 0;
+    for (int i = 0; i < STOPS; i++) {
+        __atomic_store_n(&release_holder, false, __ATOMIC_RELEASE);
+        pthread_kill(small, SIGUSR1);
+        while (!__atomic_load_n(&holder_stopped, __ATOMIC_ACQUIRE))
+            sched_yield();
+        /* the other thread must start two more rounds while this one is stopped */
+        unsigned long start = __atomic_load_n(&other_iterations, __ATOMIC_ACQUIRE);
+        double t0 = seconds_now();
+        while (__atomic_load_n(&other_iterations, __ATOMIC_ACQUIRE) < start + 2 &&
+               wait_seconds(t0) < 0.005)
+            sched_yield();
+        if (__atomic_load_n(&other_iterations, __ATOMIC_ACQUIRE) < start + 2)
+            stuck++;
+        __atomic_store_n(&release_holder, true, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&holder_stopped, __ATOMIC_ACQUIRE))
+            sched_yield();
+    }
+    __atomic_store_n(&stop_workers, true, __ATOMIC_RELEASE);
+    pthread_join(small, NULL);
+    pthread_join(large, NULL);
+    signal(SIGUSR1, SIG_DFL);
+    d = stats_delta(before, lk_get_stats());
+    ck_assert_msg(!small_failed && !large_failed, "lk_malloc returned NULL");
+    ck_assert_msg(d.waits == 0, "LK_PER_CLASS: a thread allocating 1000-byte blocks waited %ld "
+                  "times for a lock while a thread allocating 40-byte blocks was stopped %d "
+                  "times in the middle of its work (and %d times the first thread could not go "
+                  "on): threads in different classes must not share a lock", d.waits, STOPS,
+                  stuck);
 }
 
 Suite *alab_suite(void)
