@@ -544,11 +544,16 @@ void stage_rules(grading_t *g)
                 char *save = NULL;
                 /* lines: "file.o:0000000000000010 T name" or "file.o:   U name" */
                 for (char *l = strtok_r(out, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-                    char type[4], sym[512];
+                    char w[3][512], *type, *sym;
                     char *colon = strrchr(l, ':');
                     const char *rest = colon != NULL ? colon + 1 : l;
-                    if (sscanf(rest, "%*s %3s %511s", type, sym) != 2 &&
-                        sscanf(rest, " %3s %511s", type, sym) != 2)
+                    /* three words: value, type, name; two (undefined): type, name */
+                    int words = sscanf(rest, "%511s %511s %511s", w[0], w[1], w[2]);
+                    if (words == 3)
+                        type = w[1], sym = w[2];
+                    else if (words == 2)
+                        type = w[0], sym = w[1];
+                    else
                         continue;
                     match_forbidden(&forbid, sym, strcmp(type, "U") == 0 ? "calls" : "defines", &found);
                 }
