@@ -144,7 +144,11 @@ static void discover(void)
     for (int i = 0; i < n; i++) {
         const char *d = ents[i]->d_name;
         char *dir = path_join(exdir, d);
-        if (manifest_read(d)) {
+        /* ALAB_EXERCISES="02 05": only these (an inner loop while writing one) */
+        const char *only = getenv("ALAB_EXERCISES");
+        char num[3] = {d[0] == 'e' && d[1] == 'x' ? d[2] : '\0', d[0] == 'e' ? d[3] : '\0', '\0'};
+        bool wanted = only == NULL || (num[0] != '\0' && strstr(only, num) != NULL);
+        if (wanted && manifest_read(d)) {
             const char *id = manifest_value(d, "id"), *sol = manifest_value(d, "solution"),
                        *skel = manifest_value(d, "skeleton");
             char *solp = path_join(root, sol), *skelp = path_join(root, skel);
@@ -647,16 +651,19 @@ int main(int argc, char **argv)
     TCase *mat = tcase_create("materials");
     tcase_add_loop_test(mat, materials, 0, nmanifests);
     suite_add_tcase(suite, mat);
+    bool everything = getenv("ALAB_EXERCISES") == NULL;
     TCase *gs = tcase_create("gradescope");
     tcase_set_timeout(gs, 300);
     tcase_add_test(gs, gradescope);
-    suite_add_tcase(suite, gs);
+    if (everything)
+        suite_add_tcase(suite, gs);
     TCase *tc = tcase_create("grading");
     tcase_set_timeout(tc, 60);
     tcase_add_unchecked_fixture(tc, grade_all, NULL);
     tcase_add_loop_test(tc, subject, 0, nsubjects);
     suite_add_tcase(suite, tc);
     /* after "grading": it reuses the reference's and the skeleton's gradings */
-    suite_add_tcase(suite, hostile_tests(root, fast));
+    if (everything)
+        suite_add_tcase(suite, hostile_tests(root, fast));
     return run_suite(suite);
 }
