@@ -468,6 +468,14 @@ bool diag_valgrind(const char *text, const strvec_t *student_files, diag_t *out)
             if (e.have_first && e.first_is_student)
                 sb_printf(&msg, "; allocated at %s:%d (%s) and never released", e.first.file,
                           e.first.line, e.first.func);
+        } else if (strstr(text, "Bad mempool") != NULL && str_starts_with(e.kind, "Mempool chunk")) {
+            /* memcheck dumps a pool whose records contradict each other */
+            sb_printf(&msg, "memcheck found your pool's records inconsistent (\"Bad mempool\"): a "
+                            "block was announced with VALGRIND_MEMPOOL_ALLOC twice without "
+                            "VALGRIND_MEMPOOL_FREE in between, or two announced blocks overlap");
+            if (e.have_first)
+                sb_printf(&msg, "; the block announced at %s:%d (%s)", e.first.file, e.first.line,
+                          e.first.func);
         } else {
             sb_printf(&msg, "memcheck: %s", e.kind);
             if (e.have_first)

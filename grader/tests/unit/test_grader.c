@@ -455,6 +455,22 @@ START_TEST(asan_and_ubsan_reports)
 }
 END_TEST
 
+START_TEST(valgrind_bad_mempool)
+{
+    const char *log = "==7== Bad mempool (0x4a4b000), dumping chunks for inspection:\n"
+                      "==7== Mempool chunk 1 / 2: 16 bytes [0x4a4b040,0x4a4b050], allocated:\n"
+                      "==7==    at 0x10A1B2: pool_alloc (pool.c:99)\n"
+                      "==7==    by 0x10A2C3: main (vg_uaf.c:12)\n"
+                      "==7== \n";
+    diag_t d;
+    ck_assert(diag_valgrind(log, student(), &d));
+    ck_assert_msg(strstr(d.message, "announced with VALGRIND_MEMPOOL_ALLOC twice") != NULL &&
+                      strstr(d.message, "pool.c:99 (pool_alloc)") != NULL,
+                  "message: %s", d.message);
+    diag_free(&d);
+}
+END_TEST
+
 START_TEST(valgrind_use_after_free_and_leak)
 {
     const char *uaf =
@@ -651,6 +667,7 @@ int main(int argc, char **argv)
         {"isolation", run_cgroup_caps_memory_and_processes},
         {"diag", tsan_report_names_both_accesses},
         {"diag", asan_and_ubsan_reports},
+        {"diag", valgrind_bad_mempool},
         {"diag", valgrind_use_after_free_and_leak},
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
