@@ -32,7 +32,10 @@ ALAB_TEST(basic)
     void *held[N];
     for (size_t i = 0; i < N; i++) {
         held[i] = sl_malloc(sizes[i]);
-        ck_assert_msg(held[i] != NULL, "sl_malloc(%zu) returned NULL", sizes[i]);
+        ck_assert_msg(held[i] != NULL, "sl_malloc(%zu) returned NULL%s", sizes[i],
+                      sizes[i] == 0 ? ": sl_malloc(0) returns a unique pointer that sl_free "
+                                      "accepts (rule 2)"
+                                    : "");
         for (size_t j = 0; j < i; j++)
             ck_assert_msg(held[j] != held[i], "sl_malloc(%zu) and sl_malloc(%zu) returned the same %p",
                           sizes[j], sizes[i], held[i]);
@@ -57,7 +60,8 @@ ALAB_TEST(alignment)
         void *held[HELD];
         for (int k = 0; k < HELD; k++) {
             held[k] = sl_malloc(size);
-            require(held[k] != NULL, "sl_malloc(%zu) returned NULL", size);
+            require(held[k] != NULL, "sl_malloc(%zu) returned NULL%s", size,
+                    size == 0 ? ": sl_malloc(0) returns a unique pointer (rule 2)" : "");
             char what[48];
             snprintf(what, sizeof what, "sl_malloc(%zu)", size);
             ck_assert_aligned(held[k], what);
@@ -129,12 +133,17 @@ ALAB_TEST(boundaries)
         void *q = sl_malloc(c);
         snap_t s1 = snap();
         ck_assert_msg(q != NULL, "sl_malloc(%zu) returned NULL", c);
-        ck_assert_msg(D(s0, s1, sl.recycled) == 0 && q != p,
-                      "a request of %zu bytes was served by the freed block of a sl_malloc(%zu) "
-                      "(recycled went up by %zu%s): %zu is a class of its own, so a request of "
-                      "exactly %zu bytes belongs to it, and %zu bytes to a larger one",
-                      c, c + 1, D(s0, s1, sl.recycled), q == p ? ", same address" : "", c, c,
-                      c + 1);
+        ck_assert_msg(q != p,
+                      "a request of %zu bytes was served by the freed block of a sl_malloc(%zu): "
+                      "%zu is a class of its own, so a request of exactly %zu bytes belongs to "
+                      "it, and one of %zu bytes to a larger class",
+                      c, c + 1, c, c, c + 1);
+        ck_assert_msg(D(s0, s1, sl.recycled) == 0,
+                      "sl_malloc(%zu), while the only free block was one of %zu bytes, counted "
+                      "%zu recycled blocks: either that block served the request (%zu and %zu "
+                      "bytes belong to different classes), or recycled counted a block that came "
+                      "from no free list",
+                      c, c + 1, D(s0, s1, sl.recycled), c, c + 1);
         void *r = sl_malloc(c + 1);
         snap_t s2 = snap();
         ck_assert_msg(D(s1, s2, sl.recycled) == 1,
@@ -179,7 +188,7 @@ ALAB_TEST(chunks)
     static const struct {
         size_t size;
         int n;
-    } runs[] = {{64, 2000}, {SL_MAX_SMALL, 500}};
+    } runs[] = {{64, 2000}, {1020, 500}};
     static void *held[2000];
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
         snap_t s0 = snap();
@@ -566,16 +575,18 @@ ALAB_TEST(stats_mmap)
         size_t k = rng_next(&rng) % SLOTS;
         uint64_t x = rng_next(&rng);
         size_t size = x % 100 < 5 ? SL_MAX_SMALL + 1 + (size_t)(x >> 8) % 200000 : (size_t)(x >> 8) % SL_MAX_SMALL + 1;
-        if (slot[k] == NULL)
+        if (slot[k] == NULL) {
             slot[k] = (x >> 40) % 4 == 0 ? sl_calloc(1, size) : sl_malloc(size);
-        else if ((x >> 40) % 3 == 0)
+            require(slot[k] != NULL, "sl_malloc or sl_calloc of %zu bytes returned NULL", size);
+            ((char *)slot[k])[0] = 1;
+        } else if ((x >> 40) % 3 == 0) {
             slot[k] = sl_realloc(slot[k], size);
-        else {
+            require(slot[k] != NULL, "sl_realloc to %zu bytes returned NULL", size);
+            ((char *)slot[k])[0] = 1;
+        } else {
             sl_free(slot[k]);
             slot[k] = NULL;
         }
-        if (slot[k] != NULL)
-            ((char *)slot[k])[0] = 1;
         if (i % 500 == 499) {
             snap_t now = snap();
             char when[64];
@@ -587,6 +598,7 @@ ALAB_TEST(stats_mmap)
     for (int k = 0; k < SLOTS; k++)
         sl_free(slot[k]);
     snap_t s1 = snap();
+    ck_assert_msg(D(s0, s1, spy.mmap_calls) > 0, "20000 random operations made no mmap call");
     ck_assert_honest(s0, s1, "20000 random operations, then freeing every block");
     ck_assert_msg(s1.spy.foreign_munmaps == s0.spy.foreign_munmaps,
                   "munmap was called %zu times on ranges that no mmap call returned",
