@@ -25,8 +25,8 @@ typedef struct {
 } header_t;
 
 _Static_assert(sizeof(header_t) == BUMP_HEADER, "the header is two size_t words");
-_Static_assert(BUMP_HEADER % BUMP_ALIGN == 0 || BUMP_ALIGN % BUMP_HEADER == 0,
-               "a header and an aligned payload must tile");
+_Static_assert(BUMP_ALIGN % sizeof(size_t) == 0,
+               "an aligned payload of a rounded size is followed by an aligned canary");
 
 /* Invariant: arena[0..used) holds blocks back to back (header, payload, padding,
  * canary, and up to 8 bytes of fill before the next header so that its payload
@@ -34,8 +34,8 @@ _Static_assert(BUMP_HEADER % BUMP_ALIGN == 0 || BUMP_ALIGN % BUMP_HEADER == 0,
 struct bump {
     size_t capacity;      /* bytes in arena[] */
     size_t used;          /* end of the last block's canary, from arena[0] */
-    bump_reporter_t report;
-    void *report_ctx;
+    bump_reporter_t report; /* where messages go; NULL: stderr */
+    void *report_ctx;       /* report's first argument */
     _Alignas(BUMP_ALIGN) unsigned char arena[]; /* C99 flexible array: must be last */
 };
 
@@ -136,7 +136,7 @@ static bump_error_t block_verify(const bump_t *pool, unsigned char *p, const cha
         return BUMP_BAD_TAG;
     }
     if (!guard_intact(p, h->size)) {
-        report(pool, "%s: block %p of %zu bytes: the canary %#x after it was overwritten: "
+        report(pool, "%s: block %p of %zu bytes: its padding or its canary %#x changed: "
                "something wrote past the end of the payload (overflow)",
                who, (void *)p, h->size, BUMP_CANARY);
         return BUMP_OVERFLOW;
