@@ -138,12 +138,15 @@ ALAB_TEST(calloc_zero)
         for (int i = 0; i < HOLD; i++)
             lk_free(held[i]);
         for (int i = 0; i < HOLD; i++) {
-            unsigned char *p = held[i] = lk_calloc(1, size);
-            ck_assert_msg(p != NULL, "lk_calloc(1, %zu) returned NULL", size);
-            size_t j = first_nonzero(p, size);
-            ck_assert_msg(j == size, "lk_calloc(1, %zu) returned a block whose byte %zu is "
-                          "0x%02x, not 0: a recycled block must be cleared", size, j, p[j]);
-            memset(p, 0x5a, size);
+            /* one element of size bytes, or an array of 4 elements */
+            size_t nmemb = i % 2 == 0 ? 1 : 4, each = (size + nmemb - 1) / nmemb;
+            unsigned char *p = held[i] = lk_calloc(nmemb, each);
+            ck_assert_msg(p != NULL, "lk_calloc(%zu, %zu) returned NULL", nmemb, each);
+            size_t j = first_nonzero(p, nmemb * each);
+            ck_assert_msg(j == nmemb * each, "lk_calloc(%zu, %zu) returned a block whose byte %zu "
+                          "is 0x%02x, not 0: every byte of nmemb * size must be cleared, also in a "
+                          "recycled block", nmemb, each, j, p[j]);
+            memset(p, 0x5a, nmemb * each);
         }
         for (int i = 0; i < HOLD; i++)
             lk_free(held[i]);
@@ -548,7 +551,7 @@ ALAB_TEST(threads)
     for (size_t m = 0; m < 2; m++) {
         set_locking(modes[m]);
         stats_delta_t want;
-        stats_delta_t got = run_mix(NTHREADS, 20000, 42 + m, &want);
+        stats_delta_t got = run_mix(NTHREADS, 20000 / OPS_DIVISOR, 42 + m, &want);
         ck_assert_msg(got.allocs == want.allocs && got.frees == want.frees,
                       "%s: %d threads allocated %ld blocks and freed %ld, but alloc_count grew by "
                       "%ld and free_count by %ld: a counter updated without its lock loses counts",
@@ -559,7 +562,7 @@ ALAB_TEST(threads)
 
 /* Producers allocate blocks of every class and hand them to consumers, which
  * check and free them: every block is freed by a thread that did not allocate it. */
-enum { RING = 256, HANDOFFS = 15000 };
+enum { RING = 256, HANDOFFS = 15000 / OPS_DIVISOR };
 typedef struct {
     void *slot[RING];
     size_t size[RING];
@@ -721,7 +724,7 @@ ALAB_TEST(stats_concurrent)
         worker_t ws[NTHREADS + 1];
         void *args[NTHREADS];
         for (int i = 0; i <= NTHREADS; i++) {
-            ws[i] = (worker_t){.id = i, .ops = 30000, .rng = 7 + (uint64_t)i * 31};
+            ws[i] = (worker_t){.id = i, .ops = 30000 / OPS_DIVISOR, .rng = 7 + (uint64_t)i * 31};
             args[i % NTHREADS] = &ws[i % NTHREADS];
         }
         lk_stats_t before = lk_get_stats();
@@ -824,7 +827,7 @@ ALAB_TEST(contention)
  *     would be stuck until the handler returns (and would count a wait).
  * Waiting only on a busy machine is not enough to tell one shared lock from
  * several (two threads rarely overlap there); stopping a holder is. */
-enum { STOPS = 200 };
+enum { STOPS = 200 / OPS_DIVISOR };
 static volatile bool stop_workers, release_holder;
 static volatile int holder_stopped;
 static volatile unsigned long other_iterations;
@@ -880,10 +883,11 @@ ALAB_TEST(per_class)
     ck_assert_msg(lk_get_locking() == LK_PER_CLASS, "lk_get_locking() is %d at the start of a "
                   "program: the default is LK_PER_CLASS", (int)lk_get_locking());
     set_locking(LK_PER_CLASS);
-    stats_delta_t d = run_hammers(LK_NCLASSES, 100000);
-    ck_assert_msg(d.locks >= LK_NCLASSES * 100000, "%d threads made %d allocations and frees "
+    enum { OPS = 100000 / OPS_DIVISOR };
+    stats_delta_t d = run_hammers(LK_NCLASSES, OPS);
+    ck_assert_msg(d.locks >= LK_NCLASSES * OPS, "%d threads made %d allocations and frees "
                   "between them, but lock_count grew by %ld only", LK_NCLASSES,
-                  2 * LK_NCLASSES * 100000, d.locks);
+                  2 * LK_NCLASSES * OPS, d.locks);
     ck_assert_msg(d.waits == 0, "LK_PER_CLASS: %d threads, each allocating in a size class of "
                   "its own, waited %ld times for a lock (of %ld acquisitions): threads in "
                   "different classes must not share a lock", LK_NCLASSES, d.waits, d.locks);
