@@ -42,7 +42,8 @@ bool diag_compiler(const char *output, const strvec_t *student_files, diag_t *ou
     strvec_t lines = {0};
     split_lines(output, &lines);
     ssize_t first = -1;
-    const char *markers[] = {": error: ", ": fatal error: ", "undefined reference to", ": warning: "};
+    /* a link fails with "undefined reference to" lines, then collect2's "error: ld returned 1" */
+    const char *markers[] = {"undefined reference to", ": error: ", ": fatal error: ", ": warning: "};
     for (size_t m = 0; m < sizeof markers / sizeof *markers && first < 0; m++)
         for (size_t i = 0; i < lines.n && first < 0; i++)
             if (strstr(lines.v[i], markers[m]) != NULL)

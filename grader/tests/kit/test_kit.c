@@ -371,8 +371,13 @@ START_TEST(subject)
                                 strcmp(json_string_value(json_object_get(t, "stage")), "perf") == 0;
             bool bonus = json_number_value(json_object_get(t, "max_score")) == 0 &&
                          json_object_get(t, "bonus") == json_true();
-            if (bonus && !sv_contains(&earns, id))
-                continue; /* a bonus the reference does not claim */
+            if (bonus && !sv_contains(&earns, id)) {
+                /* a bonus the reference does not claim: it must not earn it
+                 * either, which shows the check can fail */
+                ck_assert_msg(strcmp(r, "pass") != 0, "ex%s reference: earns %s, which it does not "
+                              "claim (add it to reference_earns)", s->exercise, id);
+                continue;
+            }
             ck_assert_msg(strcmp(r, "pass") == 0 || skipped_perf,
                           "ex%s reference: check %s did not pass: %s", s->exercise, id,
                           json_string_value(json_object_get(t, "output")));
@@ -426,7 +431,8 @@ START_TEST(subject)
 }
 END_TEST
 
-/* Every check of every exercise has a mutant that must fail it, and every bonus
+/* Every check of every exercise has a mutant that must fail it (or, for a
+ * bonus the reference does not claim, the reference fails it), and every bonus
  * check is earned by the reference or by a variant. */
 START_TEST(coverage)
 {
@@ -440,7 +446,10 @@ START_TEST(coverage)
             if (strcmp(sec->kind, "check") != 0)
                 continue;
             const char *id = sec->name, *bonus = ini_get(sec, "bonus");
-            bool caught = false, earned_somewhere = sv_contains(&earned, id);
+            bool is_bonus = bonus != NULL && strcmp(bonus, "yes") == 0;
+            /* a bonus the reference does not earn is failed by the reference
+             * itself (the grading test asserts it) */
+            bool caught = is_bonus && !sv_contains(&earned, id), earned_somewhere = sv_contains(&earned, id);
             for (int k = 0; k < nsubjects; k++) {
                 if (strcmp(subjects[k].dirname, dirname) != 0)
                     continue;
@@ -449,7 +458,7 @@ START_TEST(coverage)
             }
             if (!caught)
                 sb_printf(&missing, "\n  %s: no mutant declares that it fails %s", dirname, id);
-            if (bonus != NULL && strcmp(bonus, "yes") == 0 && !earned_somewhere)
+            if (is_bonus && !earned_somewhere)
                 sb_printf(&missing, "\n  %s: neither the reference nor a variant earns %s", dirname, id);
         }
         sv_free(&earned);
