@@ -524,6 +524,67 @@ static void match_forbidden(const strvec_t *forbid, const char *name, const char
     }
 }
 
+/* The identifiers of a student file after the preprocessor (so a macro cannot
+ * hide one), that match a pattern of forbid: the compiler's attributes that
+ * turn a sanitizer off leave no symbol for nm to see. */
+static void match_source(grading_t *g, const char *file, const strvec_t *forbid, strbuf_t *found)
+{
+    strvec_t argv = {0}, env = {0};
+    char *rundir = new_rundir(g, "cpp");
+    sv_push(&argv, "gcc");
+    push_cflags(g, &argv, VARIANT_PLAIN, rundir);
+    sv_push(&argv, "-E");
+    sv_pushf(&argv, "%s/src/%s", g->workdir, file);
+    sv_push(&argv, "-o");
+    sv_push(&argv, "out.i");
+    base_env(&env, rundir);
+    run_result_t res;
+    run_in(g, &argv, &env, rundir, NULL, NULL, NULL, 60, false, &res);
+    char *ipath = path_join(rundir, "out.i");
+    size_t len = 0;
+    char *text = res.exited && res.exit_code == 0 ? read_file(ipath, &len) : NULL;
+    /* a file that does not preprocess does not compile either: the build check says so */
+    bool mine = false;
+    char *save = NULL;
+    for (char *l = text != NULL ? strtok_r(text, "\n", &save) : NULL; l != NULL; l = strtok_r(NULL, "\n", &save)) {
+        if (l[0] == '#') { /* a line marker: # 12 "path/file.c" 2 */
+            char *q = strchr(l, '"');
+            if (q != NULL) {
+                char *e = strchr(q + 1, '"');
+                if (e != NULL)
+                    *e = '\0';
+                mine = strcmp(path_basename(q + 1), file) == 0;
+            }
+            continue;
+        }
+        for (char *p = l; mine && *p != '\0';) {
+            if (*p == '"' || *p == '\'') { /* skip a literal */
+                char quote = *p++;
+                while (*p != '\0' && *p != quote)
+                    p += (*p == '\\' && p[1] != '\0') ? 2 : 1;
+                if (*p != '\0')
+                    p++;
+            } else if (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+                char *start = p;
+                while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                       (*p >= '0' && *p <= '9'))
+                    p++;
+                char *word = xstrndup(start, (size_t)(p - start));
+                match_forbidden(forbid, word, "uses", found);
+                free(word);
+            } else {
+                p++;
+            }
+        }
+    }
+    free(text);
+    free(ipath);
+    run_result_free(&res);
+    sv_free(&argv);
+    sv_free(&env);
+    free(rundir);
+}
+
 void stage_rules(grading_t *g)
 {
     exercise_t *ex = g->ex;
@@ -531,12 +592,15 @@ void stage_rules(grading_t *g)
         check_t *c = &ex->checks[i];
         if (strcmp(c->stage, "rules") != 0 || !check_ready(g, c))
             continue;
-        strvec_t forbid = {0}, sections = {0};
+        strvec_t forbid = {0}, sections = {0}, source = {0};
         sv_push_words(&forbid, ini_get(c->sec, "forbid"));
         sv_push_words(&sections, ini_get(c->sec, "forbid_sections"));
+        sv_push_words(&source, ini_get(c->sec, "forbid_source"));
         strbuf_t found = {0};
         for (size_t f = 0; f < ex->student_files.n; f++) {
             const char *file = ex->student_files.v[f];
+            if (source.n > 0)
+                match_source(g, file, &source, &found);
             if (forbid.n > 0) {
                 /* all symbols: the ones it calls (U) and the ones it defines,
                  * such as __tsan_default_suppressions */
@@ -581,6 +645,7 @@ void stage_rules(grading_t *g)
         free(found.s);
         sv_free(&forbid);
         sv_free(&sections);
+        sv_free(&source);
     }
 }
 
