@@ -318,6 +318,78 @@ static void plan_builds(grading_t *g)
             ex->programs[i].wanted[VARIANT_TSAN] = false;
 }
 
+/* ---- a cache of the kit's own objects ----
+ * The harness and the test programs are the same for every submission of an
+ * exercise; compiling them again for each is most of a grading's build time.
+ * Their objects are kept under build/cache/, named by a hash of everything that
+ * goes into them: the compiler and the variant, the flags, the source, and every
+ * header of the exercise and the harness. Student code never goes into one, and
+ * only the grader (never a sandboxed process) reads or writes the cache. */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t fnv1a_file(uint64_t h, const char *path)
+{
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    h = fnv1a(h, path, strlen(path) + 1);
+    if (text != NULL)
+        h = fnv1a(h, text, len);
+    free(text);
+    return h;
+}
+
+/* Every header (*.h) of dir, in name order. */
+static uint64_t fnv1a_headers(uint64_t h, const char *dir)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        if (str_ends_with(ents[i]->d_name, ".h")) {
+            char *p = path_join(dir, ents[i]->d_name);
+            h = fnv1a_file(h, p);
+            free(p);
+        }
+        free(ents[i]);
+    }
+    if (n > 0)
+        free(ents);
+    return h;
+}
+
+/* Where the object of kit source src, built for variant v, is cached; NULL
+ * when there is no cache (a kit whose build/ cannot be written). */
+static char *kit_cache_path(grading_t *g, variant_t v, const char *src)
+{
+    exercise_t *ex = g->ex;
+    char *dir = xasprintf("%s/build/cache/kit-objects", ex->root);
+    mkdir_p(dir);
+    if (!is_dir(dir) || access(dir, W_OK) != 0) {
+        free(dir);
+        return NULL;
+    }
+    uint64_t h = 14695981039346656037ULL;
+    const char *parts[] = {compiler_for(v), variant_names[v], ex->cflags, HARNESS_CFLAGS, ex->dir};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        h = fnv1a(h, parts[i], strlen(parts[i]) + 1);
+    h = fnv1a_file(h, src);
+    char *dirs[] = {xstrdup(ex->dir), xasprintf("%s/tests", ex->dir), xasprintf("%s/hidden", ex->dir),
+                    xasprintf("%s/grader/harness", ex->root)};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        h = fnv1a_headers(h, dirs[i]);
+        free(dirs[i]);
+    }
+    char *p = xasprintf("%s/%016llx-%s.o", dir, (unsigned long long)h, path_basename(src));
+    free(dir);
+    return p;
+}
+
 /* Kit objects (harness + program sources) for a variant; a failure here is the
  * kit's fault, so the grader stops with status 2. */
 static void build_kit_objects(grading_t *g, program_t *p, variant_t v, strvec_t *objs)
@@ -334,6 +406,13 @@ static void build_kit_objects(grading_t *g, program_t *p, variant_t v, strvec_t 
         char *obj = xasprintf("%s/obj/%s/%s-%s.o", g->workdir, variant_names[v], p->name,
                               path_basename(srcs.v[i]));
         char *out = NULL;
+        char *cached = kit_cache_path(g, v, srcs.v[i]);
+        if (cached != NULL && is_file(cached) && copy_file(cached, obj)) {
+            sv_push(objs, obj);
+            free(obj);
+            free(cached);
+            continue;
+        }
         if (!compile(g, v, srcs.v[i], obj, &out)) {
             diag_t d;
             strvec_t none = {0};
@@ -341,6 +420,9 @@ static void build_kit_objects(grading_t *g, program_t *p, variant_t v, strvec_t 
             die("the kit's %s does not compile (%s build): %s", srcs.v[i], variant_names[v],
                 have ? d.message : str_trim(out));
         }
+        if (cached != NULL)
+            copy_file(obj, cached); /* atomic: a rename, so parallel gradings agree */
+        free(cached);
         sv_push(objs, obj);
         free(obj);
         free(out);
