@@ -671,8 +671,8 @@ ALAB_TEST(cross_thread)
 }
 
 /* Each thread allocates and frees a known number of blocks, keeping id + 1,
- * while a monitor thread reads the statistics: they must add up once the
- * threads have exited. */
+ * and reads the statistics now and then, as a monitor thread does all along:
+ * they must add up once the threads have exited. */
 static volatile bool counting_done;
 
 static void *monitor(void *arg)
@@ -683,7 +683,6 @@ static void *monitor(void *arg)
         if (s.contention_count > s.lock_count)
             worker_fail(w, "lk_get_stats: contention_count %zu > lock_count %zu",
                         s.contention_count, s.lock_count);
-        sched_yield();
     }
     return NULL;
 }
@@ -695,6 +694,12 @@ static void *counted_worker(void *arg)
     int n = 0;
     for (int i = 0; i < w->ops; i++) {
         uint64_t r = rng_next(&w->rng);
+        if (i % 64 == 0) { /* the workers read the statistics too, while others count */
+            lk_stats_t s = lk_get_stats();
+            if (s.contention_count > s.lock_count)
+                worker_fail(w, "lk_get_stats: contention_count %zu > lock_count %zu",
+                            s.contention_count, s.lock_count);
+        }
         if (n < MAX_HELD && (n == 0 || r % 2 == 0)) {
             held[n] = lk_malloc(random_size(&w->rng));
             if (held[n] == NULL) {
@@ -724,7 +729,7 @@ ALAB_TEST(stats_concurrent)
         worker_t ws[NTHREADS + 1];
         void *args[NTHREADS];
         for (int i = 0; i <= NTHREADS; i++) {
-            ws[i] = (worker_t){.id = i, .ops = 30000 / OPS_DIVISOR, .rng = 7 + (uint64_t)i * 31};
+            ws[i] = (worker_t){.id = i, .ops = 30000, .rng = 7 + (uint64_t)i * 31};
             args[i % NTHREADS] = &ws[i % NTHREADS];
         }
         lk_stats_t before = lk_get_stats();
