@@ -79,10 +79,11 @@ static size_t round_up(size_t n, size_t to)
 }
 
 /* The class of a request of size <= SL_MAX_SMALL bytes: the smallest class
- * that holds size bytes. TODO (tests/boundaries): a request of exactly 64
- * bytes belongs to the 64-byte class, one of 65 to the next. TODO (perf/mixed,
- * perf/churn): once it works, find the class without a loop (a table indexed
- * by (size + 15) / 16 is one way). */
+ * that holds size bytes.
+ * TODO (tests/boundaries): a request of exactly 64 bytes belongs to the
+ * 64-byte class, one of 65 to the next.
+ * TODO (perf/mixed, perf/churn): once it works, find the class without a loop
+ * (a table indexed by (size + 15) / 16 is one way). */
 static uint32_t class_index(size_t size)
 {
     (void)size;
