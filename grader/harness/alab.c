@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "alab.h"
+#include "alab_token.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -22,20 +23,7 @@ static char seed_text[32];
  * environment or /proc for code that runs later to find. */
 __attribute__((constructor(101))) static void alab_take_token(void)
 {
-    const char *p = getenv("ALAB_RESULT"), *fd_text = getenv("ALAB_TOKEN_FD");
-    if (p != NULL)
-        snprintf(result_path, sizeof result_path, "%s", p);
-    if (fd_text != NULL) {
-        int fd = atoi(fd_text);
-        size_t n = 0;
-        ssize_t r;
-        while (n + 1 < sizeof token && (r = read(fd, token + n, sizeof token - 1 - n)) > 0)
-            n += (size_t)r;
-        token[n] = '\0';
-        close(fd);
-    }
-    unsetenv("ALAB_RESULT");
-    unsetenv("ALAB_TOKEN_FD");
+    alab_token_take(result_path, sizeof result_path, token, sizeof token);
 }
 
 void alab_init(void)

@@ -9,6 +9,7 @@
 #define BUMP_TESTLIB_H
 
 #include "alab.h"
+#include "alab_testlib.h"
 #include "bump.h"
 
 #include <ctype.h>
@@ -78,30 +79,6 @@ static inline size_t first_not(const void *p, size_t from, size_t to, unsigned c
 static inline unsigned char other_byte(const void *p)
 {
     return (unsigned char)(*(const unsigned char *)p ^ 0xA5);
-}
-
-/* ---- the pattern a holder writes into its block ---- */
-
-static inline unsigned char pattern_byte(uint32_t tag, size_t i)
-{
-    uint32_t x = tag * 2654435761u + (uint32_t)i * 40503u;
-    return (unsigned char)(x >> 24 ^ x);
-}
-
-static inline void pattern_fill(void *block, size_t size, uint32_t tag)
-{
-    unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        p[i] = pattern_byte(tag, i);
-}
-
-static inline size_t pattern_check(const void *block, size_t size, uint32_t tag)
-{
-    const unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        if (p[i] != pattern_byte(tag, i))
-            return i;
-    return size;
 }
 
 /* ---- what the pool reports ---- */

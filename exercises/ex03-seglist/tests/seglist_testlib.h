@@ -9,6 +9,7 @@
 #endif
 
 #include "alab.h"
+#include "alab_testlib.h"
 #include "mmap_spy.h"
 #include "seglist.h"
 
@@ -18,30 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The byte a holder with this tag writes at offset i of its block. */
-static inline unsigned char pattern_byte(uint32_t tag, size_t i)
-{
-    uint32_t x = tag * 2654435761u + (uint32_t)i * 40503u;
-    return (unsigned char)(x >> 24 ^ x);
-}
-
-static inline void pattern_fill(void *block, size_t size, uint32_t tag)
-{
-    unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        p[i] = pattern_byte(tag, i);
-}
-
-/* The first offset where block no longer holds tag's pattern, or size if intact. */
-static inline size_t pattern_check(const void *block, size_t size, uint32_t tag)
-{
-    const unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        if (p[i] != pattern_byte(tag, i))
-            return i;
-    return size;
-}
 
 /* ck_assert_msg for loops that run thousands of times: Check reports the place
  * of every assertion to its parent process, a cost paid here only on failure. */

@@ -6,6 +6,7 @@
 #define FP_TESTLIB_H
 
 #include "alab.h"
+#include "alab_testlib.h"
 #include "fixedpool.h"
 
 #include <stdbool.h>
@@ -85,32 +86,6 @@ static inline void ck_assert_untouched_outside(const unsigned char *lo, const un
                       what, (const void *)p, p < lo ? lo - p : p - hi + 1, p < lo ? "before" : "after",
                       (const void *)lo, (const void *)hi, GUARD_BYTE, *p);
     }
-}
-
-/* ---- byte patterns ---- */
-
-/* The byte a holder with this tag writes at offset i of its block. */
-static inline unsigned char pattern_byte(uint32_t tag, size_t i)
-{
-    uint32_t x = tag * 2654435761u + (uint32_t)i * 40503u;
-    return (unsigned char)(x >> 24 ^ x);
-}
-
-static inline void pattern_fill(void *block, size_t size, uint32_t tag)
-{
-    unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        p[i] = pattern_byte(tag, i);
-}
-
-/* The first offset where block no longer holds tag's pattern, or size if intact. */
-static inline size_t pattern_check(const void *block, size_t size, uint32_t tag)
-{
-    const unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        if (p[i] != pattern_byte(tag, i))
-            return i;
-    return size;
 }
 
 /* Fails the test when a held block lost its pattern. */

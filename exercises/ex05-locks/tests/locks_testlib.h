@@ -10,6 +10,8 @@
 #endif
 
 #include "alab.h"
+#include "alab_testlib.h"
+#include "alab_threads.h"
 #include "locks.h"
 
 #include <pthread.h>
@@ -35,30 +37,6 @@
 #else
 #define OPS_DIVISOR 1
 #endif
-
-/* The byte a holder with this tag writes at offset i of its block. */
-static inline unsigned char pattern_byte(uint32_t tag, size_t i)
-{
-    uint32_t x = tag * 2654435761u + (uint32_t)i * 40503u;
-    return (unsigned char)(x >> 24 ^ x);
-}
-
-static inline void pattern_fill(void *block, size_t size, uint32_t tag)
-{
-    unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        p[i] = pattern_byte(tag, i);
-}
-
-/* The first offset where block no longer holds tag's pattern, or size if intact. */
-static inline size_t pattern_check(const void *block, size_t size, uint32_t tag)
-{
-    const unsigned char *p = block;
-    for (size_t i = 0; i < size; i++)
-        if (p[i] != pattern_byte(tag, i))
-            return i;
-    return size;
-}
 
 /* Fails the test when block lost its pattern: somebody else wrote into it. */
 #define ck_assert_pattern(block, size, tag, what)                                              \
@@ -97,65 +75,6 @@ static inline stats_delta_t stats_delta(lk_stats_t a, lk_stats_t b)
 static inline const char *locking_name(lk_locking_t how)
 {
     return how == LK_ONE_LOCK ? "LK_ONE_LOCK" : "LK_PER_CLASS";
-}
-
-/* Runs fn(args[i]) on n threads released together by a barrier. */
-typedef struct {
-    pthread_barrier_t *start;
-    void *(*fn)(void *);
-    void *arg;
-} start_gate_t;
-
-static inline void *start_gate_run(void *p)
-{
-    start_gate_t *g = p;
-    pthread_barrier_wait(g->start);
-    return g->fn(g->arg);
-}
-
-/* When pin is true, thread i runs on CPU i mod (CPUs available), so that a
- * benchmark's time does not depend on how the scheduler spread the threads. */
-static inline void run_threads_on(int n, void *(*fn)(void *), void **args, bool pin)
-{
-    pthread_t tids[64];
-    start_gate_t gates[64];
-    pthread_barrier_t start;
-    /* Not ck_assert: this also serves programs that are not Check tests. */
-    if (n < 1 || n > 64 || pthread_barrier_init(&start, NULL, (unsigned)n) != 0) {
-        fprintf(stderr, "run_threads: cannot start %d threads together\n", n);
-        abort();
-    }
-    cpu_set_t allowed;
-    int ncpus = 0, cpus[CPU_SETSIZE];
-    if (pin && sched_getaffinity(0, sizeof allowed, &allowed) == 0)
-        for (int c = 0; c < CPU_SETSIZE; c++)
-            if (CPU_ISSET(c, &allowed))
-                cpus[ncpus++] = c;
-    for (int i = 0; i < n; i++) {
-        gates[i] = (start_gate_t){&start, fn, args[i]};
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        if (ncpus > 0) {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpus[i % ncpus], &one);
-            pthread_attr_setaffinity_np(&attr, sizeof one, &one);
-        }
-        int err = pthread_create(&tids[i], &attr, start_gate_run, &gates[i]);
-        pthread_attr_destroy(&attr);
-        if (err != 0) {
-            fprintf(stderr, "run_threads: could not start thread %d\n", i);
-            abort();
-        }
-    }
-    for (int i = 0; i < n; i++)
-        pthread_join(tids[i], NULL);
-    pthread_barrier_destroy(&start);
-}
-
-static inline void run_threads(int n, void *(*fn)(void *), void **args)
-{
-    run_threads_on(n, fn, args, false);
 }
 
 /* A size in class i (1..64 for class 0, 65..128 for class 1, ...), from r. */
