@@ -266,7 +266,7 @@ ALAB_TEST(no_overlap)
     ck_assert_msg(pool != NULL, "pool_create(64, 256) returned NULL");
     worker_t ws[NTHREADS] = {0};
     for (int i = 0; i < NTHREADS; i++)
-        ws[i] = (worker_t){.pool = pool, .id = i, .rounds = 1500, .block_size = 64};
+        ws[i] = (worker_t){.pool = pool, .id = i, .rounds = rounds_here(1500), .block_size = 64};
     run_workers(pool, ws, NTHREADS, overlap_worker);
     pool_destroy(pool);
 }
@@ -588,10 +588,11 @@ static void *short_lived(void *arg)
  * strands them has to grow. */
 ALAB_TEST(thread_exit)
 {
-    enum { ROUNDS = 20, THREADS = 4 };
+    enum { THREADS = 4 };
+    const int rounds = rounds_here(20);
     pool_t *pool = pool_create(64, 64);
     ck_assert_msg(pool != NULL, "pool_create(64, 64) returned NULL");
-    for (int r = 0; r < ROUNDS; r++) {
+    for (int r = 0; r < rounds; r++) {
         worker_t ws[THREADS] = {0};
         for (int i = 0; i < THREADS; i++)
             ws[i] = (worker_t){.pool = pool, .id = i};
