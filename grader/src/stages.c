@@ -276,8 +276,10 @@ static bool link_program(grading_t *g, variant_t v, const program_t *p, const st
     sv_push(&argv, "a.out");
     for (size_t i = 0; i < p->ldflags.n; i++)
         sv_push(&argv, p->ldflags.v[i]);
-    if (p->is_shared)
+    if (p->is_shared) {
         sv_push(&argv, "-pthread"); /* a library for any program: no Check, no jansson */
+        sv_push(&argv, "-Wl,-z,defs"); /* a missing function fails here, not when a program loads it */
+    }
     else
         sv_push_words(&argv, HARNESS_LIBS);
     char *rundir = new_rundir(g, "ld");
