@@ -910,7 +910,14 @@ static bool cases_passed(grading_t *g, check_t *c, const strvec_t *cases, prog_r
         case_result_t *cr = find_case(pr, cases->v[i]);
         if (cr == NULL || !cr->have_result) {
             char *end = run_describe_end(&pr->run);
-            why0 = xasprintf("test %s produced no result: the test program %s", cases->v[i], end);
+            /* Check stops the whole program when it cannot record a result
+             * (a full disk, the file-size limit): say what it said */
+            const char *ck = pr->run.output != NULL ? strstr(pr->run.output, "Error in call to ") : NULL;
+            char *said = ck != NULL ? xstrndup(ck, strcspn(ck, "\n")) : NULL;
+            why0 = xasprintf("test %s produced no result: the test program %s%s%s%s", cases->v[i], end,
+                             said != NULL ? " (the Check framework said: \"" : "",
+                             said != NULL ? said : "", said != NULL ? "\")" : "");
+            free(said);
             free(end);
             if (pr->run.signaled)
                 grading_flag(g, "crash");
