@@ -119,4 +119,19 @@ int trace_run(const trace_t *t, const trace_allocator_t *a, unsigned flags,
  * failed or reset failed. Blocks still live at a trace's end are freed, timed. */
 double trace_time_ns(const trace_t *traces, size_t n, const trace_allocator_t *a, int reps);
 
+/* The public traces of exercise 02 (exercises/ex02-freelist/tests/traces/),
+ * which exercise 03 replays too, as X(test case name, file name): each test
+ * program makes one Check case of each, and the manifests name these cases. */
+#define TRACE_PUBLIC_FILES(X)                                                                  \
+    X(trace_random1, "random-1.rep")                                                           \
+    X(trace_random2, "random-2.rep")                                                           \
+    X(trace_binary1, "binary-1.rep")                                                           \
+    X(trace_binary2, "binary-2.rep")                                                           \
+    X(trace_coalesce1, "coalesce-1.rep")                                                       \
+    X(trace_coalesce2, "coalesce-2.rep")                                                       \
+    X(trace_realloc1, "realloc-1.rep")                                                         \
+    X(trace_realloc2, "realloc-2.rep")                                                         \
+    X(trace_ls, "real-ls.rep")                                                                 \
+    X(trace_python, "real-python.rep")
+
 #endif

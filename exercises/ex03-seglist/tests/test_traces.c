@@ -27,29 +27,13 @@ static void run_trace_file(const char *name)
         run_trace_file(file);                                                                 \
     }
 
-TRACE_TEST(trace_random1, "random-1.rep")
-TRACE_TEST(trace_random2, "random-2.rep")
-TRACE_TEST(trace_binary1, "binary-1.rep")
-TRACE_TEST(trace_binary2, "binary-2.rep")
-TRACE_TEST(trace_coalesce1, "coalesce-1.rep")
-TRACE_TEST(trace_coalesce2, "coalesce-2.rep")
-TRACE_TEST(trace_realloc1, "realloc-1.rep")
-TRACE_TEST(trace_realloc2, "realloc-2.rep")
-TRACE_TEST(trace_ls, "real-ls.rep")
-TRACE_TEST(trace_python, "real-python.rep")
+TRACE_PUBLIC_FILES(TRACE_TEST)
 
 Suite *alab_suite(void)
 {
     Suite *s = suite_create("seglist-traces");
-    ALAB_ADD(s, trace_random1, 30);
-    ALAB_ADD(s, trace_random2, 30);
-    ALAB_ADD(s, trace_binary1, 30);
-    ALAB_ADD(s, trace_binary2, 30);
-    ALAB_ADD(s, trace_coalesce1, 30);
-    ALAB_ADD(s, trace_coalesce2, 30);
-    ALAB_ADD(s, trace_realloc1, 30);
-    ALAB_ADD(s, trace_realloc2, 30);
-    ALAB_ADD(s, trace_ls, 30);
-    ALAB_ADD(s, trace_python, 30);
+#define ADD_TRACE(test, file) ALAB_ADD(s, test, 30);
+    TRACE_PUBLIC_FILES(ADD_TRACE)
+#undef ADD_TRACE
     return s;
 }
