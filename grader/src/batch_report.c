@@ -233,27 +233,7 @@ static void html_text(strbuf_t *sb, const char *s)
 {
     char *clean = xstrdup(s);
     utf8_clean(clean, strlen(clean));
-    for (const char *p = clean; *p != '\0'; p++) {
-        switch (*p) {
-        case '&':
-            sb_append(sb, "&amp;");
-            break;
-        case '<':
-            sb_append(sb, "&lt;");
-            break;
-        case '>':
-            sb_append(sb, "&gt;");
-            break;
-        case '"':
-            sb_append(sb, "&quot;");
-            break;
-        case '\'':
-            sb_append(sb, "&#39;");
-            break;
-        default:
-            sb_appendn(sb, p, 1);
-        }
-    }
+    sb_append_markup(sb, clean);
     free(clean);
 }
 

@@ -10,24 +10,8 @@
 /* Text escaped for XML character data and attribute values. */
 static void xml_append(strbuf_t *sb, const char *s)
 {
-    for (; s != NULL && *s != '\0'; s++) {
-        switch (*s) {
-        case '&':
-            sb_append(sb, "&amp;");
-            break;
-        case '<':
-            sb_append(sb, "&lt;");
-            break;
-        case '>':
-            sb_append(sb, "&gt;");
-            break;
-        case '"':
-            sb_append(sb, "&quot;");
-            break;
-        default:
-            sb_appendn(sb, s, 1);
-        }
-    }
+    if (s != NULL)
+        sb_append_markup(sb, s);
 }
 
 /* What a person should read about a check that did not pass. */

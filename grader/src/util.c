@@ -106,6 +106,31 @@ void sb_printf(strbuf_t *sb, const char *fmt, ...)
     free(s);
 }
 
+void sb_append_markup(strbuf_t *sb, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        switch (*s) {
+        case '&':
+            sb_append(sb, "&amp;");
+            break;
+        case '<':
+            sb_append(sb, "&lt;");
+            break;
+        case '>':
+            sb_append(sb, "&gt;");
+            break;
+        case '"':
+            sb_append(sb, "&quot;");
+            break;
+        case '\'':
+            sb_append(sb, "&#39;");
+            break;
+        default:
+            sb_appendn(sb, s, 1);
+        }
+    }
+}
+
 char *sb_take(strbuf_t *sb)
 {
     char *s = sb->s != NULL ? sb->s : xstrdup("");

@@ -29,6 +29,9 @@ typedef struct {
 void sb_append(strbuf_t *sb, const char *s);
 void sb_appendn(strbuf_t *sb, const char *s, size_t n);
 void sb_printf(strbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s with & < > " ' written as entities: text for XML or HTML, in an element
+ * or a quoted attribute. */
+void sb_append_markup(strbuf_t *sb, const char *s);
 char *sb_take(strbuf_t *sb); /* the string, owned by the caller; sb is emptied */
 
 /* A NULL-terminated array of owned strings. */
