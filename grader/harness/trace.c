@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- names ---- */
 
@@ -454,6 +455,67 @@ static int fail(run_t *r, const char *fmt, ...)
     return -1;
 }
 
+/* The checker's output goes to one temporary file, emptied before each call:
+ * a checker runs after every operation of a trace, so a file per call would
+ * cost more than the checking. */
+int trace_call_checker(int (*check)(void), char *said, size_t n)
+{
+    static FILE *aside;
+    if (aside == NULL)
+        aside = tmpfile();
+    said[0] = '\0';
+    fflush(stdout);
+    fflush(stderr);
+    int out = aside != NULL ? dup(1) : -1, err = out >= 0 ? dup(2) : -1;
+    if (err < 0) {
+        if (out >= 0)
+            close(out);
+        return check();
+    }
+    if (ftruncate(fileno(aside), 0) != 0 || lseek(fileno(aside), 0, SEEK_SET) != 0) {
+        close(out);
+        close(err);
+        return check();
+    }
+    dup2(fileno(aside), 1);
+    dup2(fileno(aside), 2);
+    int c = check();
+    fflush(stdout);
+    fflush(stderr);
+    dup2(out, 1);
+    dup2(err, 2);
+    close(out);
+    close(err);
+    if (c == 0)
+        return 0;
+    /* Everything it printed, to stderr; the first line that is not blank, to said. */
+    char buf[4096];
+    ssize_t got;
+    size_t len = 0;
+    bool in_line = false, done = false;
+    lseek(fileno(aside), 0, SEEK_SET);
+    while ((got = read(fileno(aside), buf, sizeof buf)) > 0) {
+        if (write(2, buf, (size_t)got) < 0)
+            break;
+        for (ssize_t i = 0; i < got && !done; i++) {
+            unsigned char ch = (unsigned char)buf[i];
+            if (ch == '\n') {
+                done = in_line;
+                continue;
+            }
+            if (!in_line && isspace(ch))
+                continue;
+            in_line = true;
+            if (len + 1 < n)
+                said[len++] = isprint(ch) ? (char)ch : '?';
+        }
+    }
+    while (len > 0 && isspace((unsigned char)said[len - 1]))
+        len--;
+    said[len] = '\0';
+    return c;
+}
+
 /* index of the first span whose lo is >= p */
 static size_t spans_lower_bound(const run_t *r, uintptr_t p)
 {
@@ -626,12 +688,18 @@ static int check_heap(run_t *r)
 {
     if (!(r->flags & TRACE_CHECK_HEAP) || r->a->check == NULL)
         return 0;
-    int c = r->a->check();
-    if (c != 0)
-        return fail(r, "the heap checker (%scheck) returned %d after this operation: the "
-                       "heap is inconsistent (its own message, above, says where)",
-                    r->a->prefix != NULL ? r->a->prefix : "", c);
-    return 0;
+    char said[200];
+    int c = trace_call_checker(r->a->check, said, sizeof said);
+    if (c == 0)
+        return 0;
+    const char *name = r->a->prefix != NULL ? r->a->prefix : "";
+    if (said[0] == '\0')
+        return fail(r, "the heap checker (%scheck) returned %d after this operation and "
+                       "printed nothing: the heap is inconsistent",
+                    name, c);
+    return fail(r, "the heap checker (%scheck) returned %d after this operation; it said: "
+                   "\"%s\"",
+                name, c, said);
 }
 
 static void describe(run_t *r, const trace_op_t *o, const char *prefix)

@@ -119,6 +119,13 @@ int trace_run(const trace_t *t, const trace_allocator_t *a, unsigned flags,
  * failed or reset failed. Blocks still live at a trace's end are freed, timed. */
 double trace_time_ns(const trace_t *traces, size_t n, const trace_allocator_t *a, int reps);
 
+/* Calls a heap checker with its standard output and error sent aside, and
+ * returns what it returned. When that is not 0, the first line it printed
+ * (bytes that do not print as '?') is copied into said[n], and everything it
+ * printed goes on to stderr as usual; "" when it printed nothing. A checker's
+ * own words say where the heap broke, and a grader's message can quote them. */
+int trace_call_checker(int (*check)(void), char *said, size_t n);
+
 /* The public traces of exercise 02 (exercises/ex02-freelist/tests/traces/),
  * which exercise 03 replays too, as X(test case name, file name): each test
  * program makes one Check case of each, and the manifests name these cases. */

@@ -9,30 +9,38 @@
 
 #include <string.h>
 
+static void checked(const char *after)
+{
+    char said[200];
+    int c = trace_call_checker(mm_check, said, sizeof said);
+    ck_assert_msg(c == 0, "after %s, mm_check returned %d (the heap is inconsistent) and said: %s",
+                  after, c, said[0] != '\0' ? said : "nothing");
+}
+
 /* A fresh heap, checked. */
 static void fresh(void)
 {
     ck_assert_msg(mm_reset_heap() == 0, "mm_init returned -1 on an empty heap");
-    ck_assert_msg(mm_check() == 0, "mm_check reported a problem right after mm_init");
+    checked("mm_init on an empty heap");
 }
 
-static void checked(const char *after)
+/* q, which `call` returned for size bytes, is a block: not NULL, aligned, inside the heap. */
+static void block_ok(const char *call, const void *q, size_t size)
 {
-    ck_assert_msg(mm_check() == 0, "mm_check reported a problem (see its message) after %s",
-                  after);
+    ck_assert_msg(q != NULL, "%s returned NULL on a heap of %zu bytes", call, mem_heapsize());
+    ck_assert_msg((uintptr_t)q % MM_ALIGN == 0,
+                  "%s returned %p, which is not aligned to %d bytes", call, q, MM_ALIGN);
+    ck_assert_msg(mm_in_heap(q, size),
+                  "%s returned %p, but the heap is %p..%p: the block is not inside it", call, q,
+                  mem_heap_lo(), mem_heap_hi());
 }
 
 static void *alloc_checked(size_t size)
 {
     void *p = mm_malloc(size);
-    ck_assert_msg(p != NULL, "mm_malloc(%zu) returned NULL on a heap of %zu bytes", size,
-                  mem_heapsize());
-    ck_assert_msg((uintptr_t)p % MM_ALIGN == 0,
-                  "mm_malloc(%zu) returned %p, which is not aligned to %d bytes", size, p,
-                  MM_ALIGN);
-    ck_assert_msg(mm_in_heap(p, size),
-                  "mm_malloc(%zu) returned %p, but the heap is %p..%p: the block is not "
-                  "inside it", size, p, mem_heap_lo(), mem_heap_hi());
+    char call[64];
+    snprintf(call, sizeof call, "mm_malloc(%zu)", size);
+    block_ok(call, p, size);
     checked("mm_malloc");
     return p;
 }
@@ -204,9 +212,9 @@ ALAB_TEST(realloc_keeps)
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         size_t want = sizes[k], keep = cur < want ? cur : want;
         char *q = mm_realloc(p, want);
-        ck_assert_msg(q != NULL && (uintptr_t)q % MM_ALIGN == 0 && mm_in_heap(q, want),
-                      "mm_realloc(%p, %zu) returned %p: NULL, unaligned or outside the heap",
-                      (void *)p, want, (void *)q);
+        char call[80];
+        snprintf(call, sizeof call, "mm_realloc(%p, %zu)", (void *)p, want);
+        block_ok(call, q, want);
         size_t at = changed_at(q, keep, 9);
         ck_assert_msg(at == keep, "mm_realloc from %zu to %zu bytes lost the block's "
                       "contents at byte %zu (of the %zu it must keep)", cur, want, at, keep);
