@@ -43,7 +43,8 @@ bool diag_compiler(const char *output, const strvec_t *student_files, diag_t *ou
     split_lines(output, &lines);
     ssize_t first = -1;
     /* a link fails with "undefined reference to" lines, then collect2's "error: ld returned 1" */
-    const char *markers[] = {"undefined reference to", ": error: ", ": fatal error: ", ": warning: "};
+    const char *markers[] = {"undefined reference to",
+                             ": error: ", ": fatal error: ", ": warning: "};
     for (size_t m = 0; m < sizeof markers / sizeof *markers && first < 0; m++)
         for (size_t i = 0; i < lines.n && first < 0; i++)
             if (strstr(lines.v[i], markers[m]) != NULL)
@@ -258,8 +259,9 @@ bool diag_asan(const char *text, const strvec_t *student_files, diag_t *out)
     char *access = NULL, *region = NULL;
     for (size_t i = 0; i < lines.n; i++) {
         const char *l = lines.v[i];
-        if (i > 0 && (str_starts_with(l, "SUMMARY:") || strstr(l, "allocated by thread") != NULL ||
-                      strstr(l, "freed by thread") != NULL || strstr(l, "previously allocated") != NULL))
+        if (i > 0 &&
+            (str_starts_with(l, "SUMMARY:") || strstr(l, "allocated by thread") != NULL ||
+             strstr(l, "freed by thread") != NULL || strstr(l, "previously allocated") != NULL))
             break;
         if (i < 12)
             sb_printf(&details, "%s\n", l);
@@ -275,7 +277,8 @@ bool diag_asan(const char *text, const strvec_t *student_files, diag_t *out)
             } else {
                 frame_free(&f);
             }
-        } else if (access == NULL && (str_starts_with(l, "READ of size") || str_starts_with(l, "WRITE of size"))) {
+        } else if (access == NULL &&
+                   (str_starts_with(l, "READ of size") || str_starts_with(l, "WRITE of size"))) {
             access = xasprintf("%s%s", l[0] == 'R' ? "read" : "write", strchr(l, ' '));
             char *at = strstr(access, " at 0x");
             if (at != NULL)
@@ -290,7 +293,8 @@ bool diag_asan(const char *text, const strvec_t *student_files, diag_t *out)
     }
     if (is_ub) {
         /* "work/ex01/bump.c:42:20: runtime error: store to misaligned address ..." */
-        char *loc = xstrndup(lines.v[0], (size_t)(strstr(lines.v[0], ": runtime error: ") - lines.v[0]));
+        char *loc =
+            xstrndup(lines.v[0], (size_t)(strstr(lines.v[0], ": runtime error: ") - lines.v[0]));
         const char *what = strstr(lines.v[0], ": runtime error: ") + strlen(": runtime error: ");
         char *colon = strchr(loc, ':');
         int line = colon != NULL ? atoi(colon + 1) : 0;
@@ -305,7 +309,8 @@ bool diag_asan(const char *text, const strvec_t *student_files, diag_t *out)
         free(loc);
     } else {
         char kind[256] = "";
-        sscanf(strstr(lines.v[0], "ERROR: AddressSanitizer: ") + strlen("ERROR: AddressSanitizer: "),
+        sscanf(strstr(lines.v[0], "ERROR: AddressSanitizer: ") +
+                   strlen("ERROR: AddressSanitizer: "),
                "%255s", kind);
         strbuf_t m = {0};
         sb_printf(&m, "AddressSanitizer: %s", kind);
@@ -357,7 +362,8 @@ static bool parse_vg_frame(const char *body, frame_t *f)
         return false;
     const char *func = colon + 2;
     const char *paren = strrchr(func, '(');
-    f->func = xstrndup(func, paren != NULL && paren > func ? (size_t)(paren - func - 1) : strlen(func));
+    f->func =
+        xstrndup(func, paren != NULL && paren > func ? (size_t)(paren - func - 1) : strlen(func));
     f->file = xstrdup("");
     f->line = 0;
     if (paren != NULL && !str_starts_with(paren, "(in ")) {
@@ -376,13 +382,31 @@ static bool parse_vg_frame(const char *body, frame_t *f)
     return true;
 }
 
+/* Which frame of an error's stack says most to a student: one in their code,
+ * then one with a source file (a kit test: it shows what the test was doing),
+ * then one in a library (memset). */
+static int frame_rank(const frame_t *f, bool student)
+{
+    return student ? 2 : f->file[0] != '\0' ? 1 : 0;
+}
+
+/* " at file:line (func)", or " in func" for a frame without a source file. */
+static void frame_append(strbuf_t *sb, const char *sep, const frame_t *f)
+{
+    if (f->file[0] != '\0')
+        sb_printf(sb, "%s at %s:%d (%s)", sep, f->file, f->line, f->func);
+    else
+        sb_printf(sb, "%s in %s", sep, f->func);
+}
+
 /* Error blocks: an unindented line followed by an "at 0x" frame. */
 typedef struct {
-    char *kind;       /* "Invalid write of size 1" */
-    char *address;    /* "Address 0x.. is 32 bytes inside a block of size 64 free'd", or NULL */
-    frame_t first;    /* first student frame of the error's own stack, else its top */
+    char *kind;    /* "Invalid write of size 1" */
+    char *address; /* "Address 0x.. is 32 bytes inside a block of size 64 free'd", or NULL */
+    frame_t first; /* first student frame of the error's own stack, else its first
+                      frame with a source file, else its top */
     bool have_first, first_is_student;
-    frame_t aux;      /* first student frame of the stack under "Address ..." */
+    frame_t aux; /* first student frame of the stack under "Address ..." */
     bool have_aux;
 } vg_error_t;
 
@@ -418,7 +442,9 @@ static bool vg_read_error(const strvec_t *lines, size_t *i, const strvec_t *stud
             break;
         if (parse_vg_frame(b, &f)) {
             bool student = is_student_file(f.file, student_files);
-            if (section == 0 && (!e->have_first || (student && !e->first_is_student))) {
+            if (section == 0 &&
+                (!e->have_first ||
+                 frame_rank(&f, student) > frame_rank(&e->first, e->first_is_student))) {
                 if (e->have_first)
                     frame_free(&e->first);
                 e->first = f;
@@ -469,22 +495,24 @@ bool diag_valgrind(const char *text, const strvec_t *student_files, diag_t *out)
             if (e.have_first && e.first_is_student)
                 sb_printf(&msg, "; allocated at %s:%d (%s) and never released", e.first.file,
                           e.first.line, e.first.func);
-        } else if (strstr(text, "Bad mempool") != NULL && str_starts_with(e.kind, "Mempool chunk")) {
+        } else if (strstr(text, "Bad mempool") != NULL &&
+                   str_starts_with(e.kind, "Mempool chunk")) {
             /* memcheck dumps a pool whose records contradict each other */
             sb_printf(&msg, "memcheck found your pool's records inconsistent (\"Bad mempool\"): a "
                             "block was announced with VALGRIND_MEMPOOL_ALLOC twice without "
                             "VALGRIND_MEMPOOL_FREE in between, or two announced blocks overlap");
-            if (e.have_first)
-                sb_printf(&msg, "; the block announced at %s:%d (%s)", e.first.file, e.first.line,
-                          e.first.func);
+            if (e.have_first) {
+                sb_append(&msg, "; the block announced");
+                frame_append(&msg, "", &e.first);
+            }
         } else {
             sb_printf(&msg, "memcheck: %s", e.kind);
             if (e.have_first)
-                sb_printf(&msg, " at %s:%d (%s)", e.first.file, e.first.line, e.first.func);
+                frame_append(&msg, "", &e.first);
             if (e.address != NULL)
                 sb_printf(&msg, "; %s", e.address);
             if (e.have_aux)
-                sb_printf(&msg, ", at %s:%d (%s)", e.aux.file, e.aux.line, e.aux.func);
+                frame_append(&msg, ",", &e.aux);
         }
         out->message = sb_take(&msg);
         if (e.have_first && e.first_is_student)

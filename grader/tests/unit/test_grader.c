@@ -516,6 +516,29 @@ START_TEST(valgrind_use_after_free_and_leak)
 }
 END_TEST
 
+/* An error whose top frame is a library function without a source file (the
+ * kit's test wrote into memory the student's pool had made no-access): the
+ * message names the first frame that has a file, never "at :0". */
+START_TEST(valgrind_library_top_frame)
+{
+    const char *log =
+        "==79== Invalid write of size 8\n"
+        "==79==    at 0x484B234: memset (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)\n"
+        "==79==    by 0x10C08D: guarded_arena (exercises/ex04-fixedpool/tests/fp_testlib.h:71)\n"
+        "==79==  Address 0x12c800 is 0 bytes inside a block of size 8 free'd\n"
+        "==79==    at 0x10D5A8: fp_free (work/ex06/pool.c:108)\n"
+        "==79== \n";
+    diag_t d;
+    ck_assert(diag_valgrind(log, student(), &d));
+    ck_assert_msg(strstr(d.message, "Invalid write of size 8 at "
+                                    "exercises/ex04-fixedpool/tests/fp_testlib.h:71 (guarded_arena)") &&
+                      strstr(d.message, ":0") == NULL && strstr(d.message, "work/ex06/pool.c:108"),
+                  "message: %s", d.message);
+    ck_assert_str_eq(d.where, "work/ex06/pool.c:108");
+    diag_free(&d);
+}
+END_TEST
+
 START_TEST(compiler_error_names_the_line)
 {
     const char *out = "work/ex06/pool.c: In function 'pool_alloc':\n"
@@ -669,6 +692,7 @@ int main(int argc, char **argv)
         {"diag", asan_and_ubsan_reports},
         {"diag", valgrind_bad_mempool},
         {"diag", valgrind_use_after_free_and_leak},
+        {"diag", valgrind_library_top_frame},
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
         {"report", json_report_has_gradescope_fields},
