@@ -991,6 +991,13 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
     /* Once per grading: memcheck on a threaded test is slow, and the first crash
      * is the one to fix. */
     static bool located;
+    static const char *located_in; /* the check whose crash memcheck placed */
+    if (located_in != NULL && located_in != c->id) {
+        char *m = xasprintf("%s (memcheck looks at the first crash only: its line is under %s)",
+                            c->message, located_in);
+        free(c->message);
+        c->message = m;
+    }
     if (!g->have_valgrind || located)
         return;
     located = true;
@@ -1009,6 +1016,7 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
         c->message = m;
         set_evidence(c, &d);
         diag_free(&d);
+        located_in = c->id;
     }
     free(log);
     prog_run_free(&pr);
