@@ -428,13 +428,28 @@ static bool vg_read_error(const strvec_t *lines, size_t *i, const strvec_t *stud
     if (body == NULL || body[0] == ' ' || body[0] == '\0' || *i + 1 >= lines->n)
         return false;
     const char *next = vg_body(lines->v[*i + 1]);
+    /* A fatal signal has one line of its own before the stack:
+     * "Process terminating with default action of signal 8 (SIGFPE)"
+     * " Integer divide by zero at address 0x1002DE3A20" */
+    const char *cause = NULL;
     frame_t f;
+    if (next != NULL && str_starts_with(body, "Process terminating") && next[0] == ' ' &&
+        !parse_vg_frame(next, &f) && *i + 2 < lines->n) {
+        cause = next;
+        next = vg_body(lines->v[*i + 2]);
+    }
     if (next == NULL || !parse_vg_frame(next, &f))
         return false;
     frame_free(&f);
     memset(e, 0, sizeof *e);
-    e->kind = xstrdup(body);
-    sb_printf(details, "%s\n", body);
+    if (cause != NULL) {
+        while (*cause == ' ')
+            cause++;
+        e->kind = xasprintf("%s: %s", body, cause);
+    } else {
+        e->kind = xstrdup(body);
+    }
+    sb_printf(details, "%s\n", e->kind);
     int section = 0, shown = 0; /* 0: the error's own stack, 1: under "Address"/"Block" */
     for ((*i)++; *i < lines->n; (*i)++) {
         const char *b = vg_body(lines->v[*i]);

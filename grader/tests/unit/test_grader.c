@@ -516,6 +516,26 @@ START_TEST(valgrind_use_after_free_and_leak)
 }
 END_TEST
 
+/* A fatal signal: memcheck puts a line on the cause between the header and the
+ * stack; the crash is still placed at the student's line. */
+START_TEST(valgrind_fatal_signal)
+{
+    const char *log =
+        "==2== Process terminating with default action of signal 8 (SIGFPE)\n"
+        "==2==  Integer divide by zero at address 0x1002DE3A20\n"
+        "==2==    at 0x10D3B0: fp_init (work/ex06/pool.c:72)\n"
+        "==2==    by 0x10AC44: init_body (exercises/ex04-fixedpool/tests/test_fixedpool.c:39)\n"
+        "==2== \n";
+    diag_t d;
+    ck_assert(diag_valgrind(log, student(), &d));
+    ck_assert_msg(strstr(d.message, "(SIGFPE): Integer divide by zero") &&
+                      strstr(d.message, "work/ex06/pool.c:72 (fp_init)"),
+                  "message: %s", d.message);
+    ck_assert_str_eq(d.where, "work/ex06/pool.c:72");
+    diag_free(&d);
+}
+END_TEST
+
 /* An error whose top frame is a library function without a source file (the
  * kit's test wrote into memory the student's pool had made no-access): the
  * message names the first frame that has a file, never "at :0". */
@@ -693,6 +713,7 @@ int main(int argc, char **argv)
         {"diag", valgrind_bad_mempool},
         {"diag", valgrind_use_after_free_and_leak},
         {"diag", valgrind_library_top_frame},
+        {"diag", valgrind_fatal_signal},
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
         {"report", json_report_has_gradescope_fields},
