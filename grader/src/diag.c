@@ -383,11 +383,15 @@ static bool parse_vg_frame(const char *body, frame_t *f)
 }
 
 /* Which frame of an error's stack says most to a student: one in their code,
- * then one with a source file (a kit test: it shows what the test was doing),
- * then one in a library (memset). */
+ * then one in an exercise's test (it shows what the test was doing), then one
+ * in the kit's harness helpers, then one in a library (memset). */
 static int frame_rank(const frame_t *f, bool student)
 {
-    return student ? 2 : f->file[0] != '\0' ? 1 : 0;
+    if (student)
+        return 3;
+    if (f->file[0] == '\0')
+        return 0;
+    return strstr(f->file, "grader/harness/") != NULL ? 1 : 2;
 }
 
 /* " at file:line (func)", or " in func" for a frame without a source file. */

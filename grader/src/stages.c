@@ -993,8 +993,8 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
     static bool located;
     static const char *located_in; /* the check whose crash memcheck placed */
     if (located_in != NULL && located_in != c->id) {
-        char *m = xasprintf("%s (memcheck looks at the first crash only: its line is under %s)",
-                            c->message, located_in);
+        char *m = xasprintf("%s (memcheck looked at the first crash only, under %s)", c->message,
+                            located_in);
         free(c->message);
         c->message = m;
     }
@@ -1010,8 +1010,14 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
     run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, rundir, 30, false, "locate", &pr);
     char *log = read_logs(rundir, "vg.");
     diag_t d;
-    if (diag_valgrind(log, &g->ex->student_files, &d) && d.where != NULL) {
-        char *m = xasprintf("%s; memcheck saw it first: %s", c->message, d.message);
+    if (diag_valgrind(log, &g->ex->student_files, &d)) {
+        /* Without a line of the student's on the stack, the kit's test touched
+         * memory that the student's code handed out or described wrongly. */
+        char *m = d.where != NULL
+                      ? xasprintf("%s; memcheck saw it first: %s", c->message, d.message)
+                      : xasprintf("%s; memcheck saw it first, in the kit's test (no line of "
+                                  "yours on the stack: look at what your code handed it): %s",
+                                  c->message, d.message);
         free(c->message);
         c->message = m;
         set_evidence(c, &d);
