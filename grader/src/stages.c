@@ -28,6 +28,11 @@
 
 const char *const stage_names[NSTAGES] = {"build", "rules",    "tests",   "asan", "tsan",
                                           "valgrind", "programs", "measure", "perf", "bonus"};
+/* How much slower a test runs under a tool than natively, here, with room to
+ * spare: its time limits are multiplied by this. */
+#define SANITIZER_SLOWDOWN 3.0 /* ThreadSanitizer, ASan+UBSan */
+#define MEMCHECK_SLOWDOWN 5.0  /* Valgrind's memcheck */
+
 static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "asan", "reference"};
 
 /* ---- checks ---- */
@@ -828,10 +833,12 @@ static void read_records(prog_run_t *pr)
 }
 
 /* Runs program binary with the given cases, optionally under a wrapper
- * (valgrind ...), with extra environment. */
+ * (valgrind ...), with extra environment. slowdown is how much slower the tool
+ * makes a program (1 natively): the program's limit and Check's limit for each
+ * test are both multiplied by it, and by the grading's time scale. */
 static void run_program(grading_t *g, const char *binary, const strvec_t *cases, const strvec_t *wrapper,
                         const strvec_t *extra_env, const char *logdir, double timeout_s,
-                        bool sanitizer, const char *what, prog_run_t *pr)
+                        double slowdown, bool sanitizer, const char *what, prog_run_t *pr)
 {
     memset(pr, 0, sizeof *pr);
     pr->rundir = new_rundir(g, what);
@@ -857,10 +864,10 @@ static void run_program(grading_t *g, const char *binary, const strvec_t *cases,
     sv_pushf(&env, "ALAB_SEED=%llu", (unsigned long long)g->seed);
     sv_push(&env, "CK_FORK=yes");
     /* Check's own per-test time limits follow the grader's scale. */
-    sv_pushf(&env, "CK_TIMEOUT_MULTIPLIER=%g", g->time_scale);
+    sv_pushf(&env, "CK_TIMEOUT_MULTIPLIER=%g", g->time_scale * slowdown);
     for (size_t i = 0; extra_env != NULL && i < extra_env->n; i++)
         sv_push(&env, extra_env->v[i]);
-    run_in(g, &argv, &env, pr->rundir, resdir, logdir, pr->token, timeout_s * g->time_scale,
+    run_in(g, &argv, &env, pr->rundir, resdir, logdir, pr->token, timeout_s * slowdown * g->time_scale,
            sanitizer, &pr->run);
     free(resdir);
     read_records(pr);
@@ -1007,7 +1014,7 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
     push_valgrind(&wrapper, rundir);
     sv_push(&env, "ALAB_NOFORK=1");
     prog_run_t pr;
-    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, rundir, 30, false, "locate", &pr);
+    run_program(g, p->binary[VARIANT_PLAIN], &one, &wrapper, &env, rundir, 30, 1, false, "locate", &pr);
     char *log = read_logs(rundir, "vg.");
     diag_t d;
     if (diag_valgrind(log, &g->ex->student_files, &d)) {
@@ -1049,7 +1056,7 @@ static void run_case_checks(grading_t *g, const char *stage)
         if (cases.n == 0)
             continue;
         prog_run_t pr;
-        run_program(g, p->binary[VARIANT_PLAIN], &cases, NULL, NULL, NULL, p->timeout_s, false,
+        run_program(g, p->binary[VARIANT_PLAIN], &cases, NULL, NULL, NULL, p->timeout_s, 1, false,
                     p->name, &pr);
         for (size_t i = 0; i < ex->nchecks; i++) {
             check_t *c = &ex->checks[i];
@@ -1172,7 +1179,7 @@ static void run_sanitizer(grading_t *g, const sanitizer_t *san)
             sanitizer_env(san, logdir, &env);
             prog_run_t pr;
             run_program(g, c->program->binary[san->variant], &cases, NULL, &env, logdir,
-                        c->program->timeout_s * 3, true, san->stage, &pr);
+                        c->program->timeout_s, SANITIZER_SLOWDOWN, true, san->stage, &pr);
             /* UBSan, inside an ASan build, reports on stderr whatever its
              * options say; and its paths are the scratch copy's */
             char *raw = read_logs(logdir, san->log_prefix);
@@ -1251,7 +1258,7 @@ void stage_valgrind(grading_t *g)
             }
         }
         run_program(g, c->program->binary[VARIANT_PLAIN], &cases, &wrapper, NULL, logdir,
-                    c->program->timeout_s * 5, false, "valgrind", &pr);
+                    c->program->timeout_s, MEMCHECK_SLOWDOWN, false, "valgrind", &pr);
         char *logs = read_logs(logdir, "vg.");
         if (expect != NULL) {
             /* The program does something wrong on purpose: memcheck must say so. */
@@ -1312,7 +1319,7 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
     sv_push(&args, mode);
     push_args(g, &args, ini_get(c->sec, "args"));
     prog_run_t pr;
-    run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, false, "perf", &pr);
+    run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, 1, false, "perf", &pr);
     double ns = -1;
     if (pr.run.exited && pr.run.exit_code == 0) {
         json_t *records = load_records(pr.token, pr.results_path);
@@ -1448,7 +1455,7 @@ static double measure_once(grading_t *g, check_t *c, const char *binary, const c
     strvec_t args = {0};
     push_args(g, &args, ini_get(c->sec, "args"));
     prog_run_t pr;
-    run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, false, "measure", &pr);
+    run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, 1, false, "measure", &pr);
     bool found = false;
     double value = 0;
     *note = NULL;
