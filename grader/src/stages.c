@@ -863,7 +863,7 @@ static void run_program(grading_t *g, const char *binary, const strvec_t *cases,
     sv_push(&env, "ALAB_TOKEN_FD=3"); /* the token itself never enters the environment */
     sv_pushf(&env, "ALAB_SEED=%llu", (unsigned long long)g->seed);
     sv_push(&env, "CK_FORK=yes");
-    /* Check's own per-test time limits follow the grader's scale. */
+    /* Check's own per-test time limits follow the grader's scale and the tool's slowdown. */
     sv_pushf(&env, "CK_TIMEOUT_MULTIPLIER=%g", g->time_scale * slowdown);
     for (size_t i = 0; extra_env != NULL && i < extra_env->n; i++)
         sv_push(&env, extra_env->v[i]);
@@ -999,7 +999,7 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
      * is the one to fix. */
     static bool located;
     static const char *located_in; /* the check whose crash memcheck placed */
-    if (located_in != NULL && located_in != c->id) {
+    if (located_in != NULL) { /* a check reaches here once, so this is another check */
         char *m = xasprintf("%s (memcheck looked at the first crash only, under %s)", c->message,
                             located_in);
         free(c->message);
