@@ -370,6 +370,9 @@ static void cg_destroy(cgroup_t *cg)
 
 /* ---- the command line that runs argv inside bubblewrap ---- */
 
+/* The environment of bwrap itself: enough to find nothing, load nothing. */
+static const char *const bwrap_env[] = {"PATH=/usr/bin:/bin", NULL};
+
 static void bwrap_argv(const run_spec_t *spec, strvec_t *out)
 {
     static const char *const base[] = {"bwrap", "--unshare-all", "--die-with-parent",
@@ -419,6 +422,20 @@ static void bwrap_argv(const run_spec_t *spec, strvec_t *out)
         sv_push(out, "--chdir");
         sv_push(out, spec->cwd);
     }
+    /* The run's environment reaches the sandboxed program only: bwrap itself
+     * starts with bwrap_env (nothing of the run's), so an LD_PRELOAD meant for
+     * the student's library is never loaded by bubblewrap, which is not setuid
+     * on Debian and would run the library's code before it has unshared
+     * anything (host network, host file system). */
+    sv_push(out, "--clearenv");
+    for (size_t i = 0; spec->env != NULL && spec->env[i] != NULL; i++) {
+        const char *eq = strchr(spec->env[i], '=');
+        if (eq == NULL)
+            continue;
+        sv_push(out, "--setenv");
+        sv_pushf(out, "%.*s", (int)(eq - spec->env[i]), spec->env[i]);
+        sv_push(out, eq + 1);
+    }
     sv_push(out, "--");
     for (size_t i = 0; spec->argv[i] != NULL; i++)
         sv_push(out, spec->argv[i]);
@@ -465,7 +482,7 @@ static void child_exec(const run_spec_t *spec, const char *const *argv, const cg
     for (int fd = secret_fd >= 0 ? 4 : 3; fd < 1024; fd++)
         if (fd != err_fd)
             close(fd);
-    execvpe(argv[0], (char *const *)argv, (char *const *)spec->env);
+    execvpe(argv[0], (char *const *)argv, (char *const *)(iso.bwrap ? bwrap_env : spec->env));
 fail:;
     int e = errno;
     ssize_t unused = write(err_fd, &e, sizeof e);

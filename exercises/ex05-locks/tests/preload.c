@@ -5,8 +5,8 @@
  * malloc, free and the rest of the family, and the C library's own calls to
  * them, land here first, because the dynamic linker looks a symbol up in the
  * preloaded library before the C library (ld.so(8)). Each function counts the
- * call for the grader's probe (alab_preload_calls, in grader/harness/
- * alab_preload.c) and hands it to your lk_ function.
+ * call for the grader's probe (alab_preload_calls and alab_preload_served, in
+ * grader/harness/alab_preload.c) and hands it to your lk_ function.
  *
  * Kit code: do not copy it into locks.c. Your file defines only lk_ names.
  */
@@ -18,8 +18,9 @@
 #include <stddef.h>
 
 extern unsigned long alab_preload_calls;
+void alab_preload_served(void);
 
-#define COUNT_CALL() __atomic_fetch_add(&alab_preload_calls, 1, __ATOMIC_RELAXED)
+#define COUNT_CALL() (__atomic_fetch_add(&alab_preload_calls, 1, __ATOMIC_RELAXED), alab_preload_served())
 
 /* Declared here rather than taken from <stdlib.h> and <malloc.h>, whose
  * declarations carry attributes (and, for some, other spellings) that differ
