@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "kit_view.h"
 #include "run.h"
 
 static const char usage[] =
@@ -404,8 +405,16 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
         const char *uid = getenv("ALAB_SANDBOX_UID");
         g.sandbox_uid = g.sandbox_gid = uid != NULL ? (unsigned)atoi(uid) : 65534;
     }
+    /* Where the sandbox user reads the kit: a copy when the kit is closed to
+     * it. The student's files were found above, in the real kit. */
+    char *view = kit_view(root, g.sandbox_uid, g.sandbox_gid);
+    if (strcmp(view, root) != 0) {
+        char *vdir = xasprintf("%s%s", view, dir + strlen(root));
+        exercise_load(&ex, view, vdir);
+        free(vdir);
+    }
     g.token = random_token();
-    char *runs = xasprintf("%s/build/runs", root);
+    char *runs = xasprintf("%s/build/runs", view);
     mkdir_p(runs);
     remove_stale_workdirs(runs);
     g.workdir = xasprintf("%s/ex%s-%d-%.8s", runs, ex.id, (int)getpid(), g.token);
@@ -420,7 +429,7 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
     /* Isolation: other gradings' scratch directories and whatever the caller
      * names (other submissions, a batch's output) are hidden from runs. */
     strvec_t hide = {0};
-    char *build = xasprintf("%s/build", root), *work = xasprintf("%s/work", root);
+    char *build = xasprintf("%s/build", view), *work = xasprintf("%s/work", root);
     sv_push(&hide, build); /* other gradings, the kit's own test runs; this grading's
                               scratch directory is shown again, read-only */
     sv_push(&hide, work);  /* students' copies: this student's was copied in */
@@ -428,7 +437,7 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
     free(work);
     for (size_t i = 0; i < o->hide.n; i++)
         sv_push(&hide, o->hide.v[i]);
-    const char *show[] = {root, NULL};
+    const char *show[] = {view, NULL};
     run_config_t rc = {.uid = g.sandbox_uid,
                        .gid = g.sandbox_gid,
                        .show = show,
