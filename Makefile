@@ -24,22 +24,31 @@ PKG_LIBS = $(shell pkg-config --libs check jansson libarchive)
 GRADER_SRC := $(filter-out grader/src/main.c,$(wildcard grader/src/*.c))
 GRADER_HDR := $(wildcard grader/src/*.h)
 
-# ---- make check: the grader's own exit status --------------------------------
+# ---- the front door: the grader's own exit status ---------------------------
 # make would turn a failed recipe into "make: *** Error 1" and exit status 2.
 # A student must see the report and nothing else, and the status the grader
-# gave (0 all passed, 1 some failed, 2 grader error). So when `check` is the
-# only goal, the grader runs while the Makefile is read (its report goes to
-# make's own standard output), and make's question mode (-q) turns its status
-# into make's: an up-to-date goal exits 0, an out-of-date one 1, $(error) 2.
-# `make batch` works the same way.
-LAB_CHECK = scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
-LAB_BATCH = scripts/lab batch '$(EX)' '$(SUBMISSIONS)' '$(OUT)' --jobs '$(or $(JOBS),0)' \
+# gave (0 all passed, 1 some failed, 2 grader error). So when one front-door
+# goal is the only goal, its command runs while the Makefile is read, and
+# make's question mode (-q) turns its status into make's: an up-to-date goal
+# exits 0, an out-of-date one 1, $(error) 2.
+# What it prints goes to make's own standard output; where this user cannot
+# open that (su into a pipe that root owns), to make's standard error, which
+# the shell already holds: never a path it would have to open.
+LAB_CMD_check = scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
+LAB_CMD_batch = scripts/lab batch '$(EX)' '$(SUBMISSIONS)' '$(OUT)' --jobs '$(or $(JOBS),0)' \
 	--timeout-scale '$(or $(TIMEOUT_SCALE),1)' $(GRADE_FLAGS)
-ifneq ($(filter $(MAKECMDGOALS),check batch),)
+LAB_CMD_bench = scripts/lab bench '$(EX)' '$(SRC)'
+LAB_CMD_hint = scripts/lab hint '$(EX)' '$(SRC)'
+LAB_CMD_start = scripts/lab start '$(EX)'
+LAB_CMD_list = scripts/lab list
+LAB_CMD_handout = scripts/handout
+FRONT_DOOR := check batch bench hint start list handout
+ifneq ($(filter $(MAKECMDGOALS),$(FRONT_DOOR)),)
 ifeq ($(words $(MAKECMDGOALS)),1)
 LAB_GOAL := $(MAKECMDGOALS)
-LAB_STATUS := $(shell out=/proc/$$PPID/fd/1; [ -w "$$out" ] || out=/dev/stderr; \
-	$(if $(filter check,$(LAB_GOAL)),$(LAB_CHECK),$(LAB_BATCH)) >>"$$out"; echo $$?)
+LAB_STATUS := $(shell out=/proc/$$PPID/fd/1; \
+	if (true >>"$$out") 2>/dev/null; then $(LAB_CMD_$(LAB_GOAL)) >>"$$out"; \
+	else $(LAB_CMD_$(LAB_GOAL)) 1>&2; fi; echo $$?)
 ifeq ($(LAB_STATUS),0)
 MAKEFLAGS += -q
 $(LAB_GOAL): Makefile
@@ -54,32 +63,18 @@ endif
 endif
 endif
 ifeq ($(LAB_GOAL),)
-.PHONY: check batch
-check:
-	@$(LAB_CHECK)
-batch:
-	@$(LAB_BATCH)
+.PHONY: $(FRONT_DOOR)
+$(FRONT_DOOR):
+	@$(LAB_CMD_$@)
 endif
 
-.PHONY: help deps start hint bench list gradescope test test-fast format clean
+.PHONY: help deps gradescope test test-fast format clean
 
 help:
 	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
 
 deps:
 	@scripts/deps.sh
-
-start:
-	@scripts/lab start '$(EX)'
-
-hint:
-	@scripts/lab hint '$(EX)' '$(SRC)'
-
-bench:
-	@scripts/lab bench '$(EX)' '$(SRC)'
-
-list:
-	@scripts/lab list
 
 gradescope: build/grade
 	@scripts/gradescope/build.sh '$(EX)'

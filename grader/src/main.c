@@ -231,8 +231,13 @@ static int cmd_bench(const char *root, const char *spec, const char *src_given)
     if (p == NULL)
         die("exercise %s has no benchmark (no [program] with bench_args)", ex.id);
     char *src = src_given != NULL ? path_abs(src_given) : default_src(&ex);
+    if (src_given == NULL && !is_dir(src)) { /* as make check does: start from the skeleton */
+        char *display = xasprintf("work/ex%s", ex.id);
+        start_from_skeleton(&ex, src, display);
+        free(display);
+    }
     if (src == NULL || !is_dir(src))
-        die("%s: no such directory (make start EX=%s makes one)", src_given != NULL ? src_given : "work", ex.id);
+        die("SRC=%s: no such directory", src_given);
     strvec_t argv = {0};
     sv_push(&argv, "gcc");
     sv_push_words(&argv, ex.cflags);
@@ -276,8 +281,21 @@ static int cmd_bench(const char *root, const char *spec, const char *src_given)
     char *b = str_replace_all(a, "{root}", root);
     sv_push_words(&run, b);
     fflush(stdout);
-    execv(bin, run.v);
-    die("cannot run %s: %s", bin, strerror(errno));
+    pid = fork();
+    if (pid == 0) {
+        execv(bin, run.v);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        die("cannot run %s: %s", bin, strerror(errno));
+    if (WIFSIGNALED(st))
+        die("the benchmark was killed by signal %d (%s) on your code; make check EX=%s says "
+            "which property is broken",
+            WTERMSIG(st), strsignal(WTERMSIG(st)), ex.id);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("the benchmark stopped with exit status %d on your code; make check EX=%s says why",
+            WEXITSTATUS(st), ex.id);
+    return 0;
 }
 
 /* Takes the batch's stage lock for one stage: perf alone (exclusive), any

@@ -19,6 +19,9 @@
 #define _GNU_SOURCE
 #include "grade.h"
 
+#include "../machine.h"
+#include "../run_suite.h"
+
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
@@ -47,6 +50,7 @@ typedef struct {
     double score;     /* expect-score: a number, or "reference" (what the reference gets alone) */
     bool as_reference;
     strvec_t verdicts, flags;
+    strvec_t needs; /* needs: bubblewrap | cgroup — the protection its verdict rests on */
 } hostile_t;
 
 static const char *kit;   /* the kit's root */
@@ -84,6 +88,8 @@ static void read_expectations(hostile_t *h, const char *text)
             sv_push(&h->flags, value);
         else if (strcmp(key, "base") == 0)
             h->base = xstrdup(value);
+        else if (strcmp(key, "needs") == 0)
+            sv_push_words(&h->needs, value);
         free(copy);
     }
     free(head);
@@ -368,6 +374,12 @@ START_TEST(hostile_verdict)
     ck_assert_msg(ncorpus > 0, "no hostile submissions in grader/tests/hostile");
     const hostile_t *h = &corpus[_i];
     ck_assert_msg(h->score >= 0, "%s: the header has no expect-score line", h->name);
+    /* Where the machine cannot give the protection this attack meets, the
+     * attack may work: its verdict is not tested, and the skip says why. */
+    if (sv_contains(&h->needs, "bubblewrap") && !machine_has_bwrap())
+        KIT_SKIP("%s", BWRAP_MISSING);
+    if (sv_contains(&h->needs, "cgroup") && !machine_has_cgroup())
+        KIT_SKIP("%s", CGROUP_MISSING);
     json_t *r = results_of(h->name);
     ck_assert_msg(r != NULL, "%s: no results.json in the batch's output", h->name);
     double score = json_number_value(json_object_get(r, "score"));
@@ -455,9 +467,33 @@ START_TEST(hostile_nothing_left)
 }
 END_TEST
 
+/* Where the machine can give bubblewrap and cgroups, the batch used them. */
+START_TEST(hostile_full_isolation)
+{
+    REQUIRE_BATCH();
+    json_t *r = results_of("neighbour-reference");
+    ck_assert_msg(r != NULL, "neighbour-reference has no results.json");
+    const char *how = json_string_value(
+        json_object_get(json_object_get(r, "extra_data"), "isolation"));
+    ck_assert_msg(how != NULL, "results.json does not say how runs were isolated");
+    bool bw = machine_has_bwrap(), cg = machine_has_cgroup();
+    ck_assert_msg(!bw || str_starts_with(how, "bubblewrap"),
+                  "bubblewrap works here, but the batch ran with: %s", how);
+    ck_assert_msg(!cg || strstr(how, "no cgroup") == NULL,
+                  "cgroups work here, but the batch ran with: %s", how);
+    json_decref(r);
+    if (!bw)
+        KIT_SKIP("%s", BWRAP_MISSING);
+    if (!cg)
+        KIT_SKIP("%s", CGROUP_MISSING);
+}
+END_TEST
+
 START_TEST(hostile_no_network)
 {
     REQUIRE_BATCH();
+    if (!machine_has_bwrap())
+        KIT_SKIP("%s", BWRAP_MISSING);
     ck_assert_msg(connections >= 0, "could not listen on 127.0.0.1:%d to watch for connections",
                   LISTEN_PORT);
     ck_assert_msg(connections == 0, "%d connection(s) reached 127.0.0.1:%d from student code",
@@ -535,6 +571,7 @@ TCase *hostile_tests(const char *root, bool fast)
     tcase_add_test(tc, hostile_neighbours);
     tcase_add_test(tc, hostile_kit_unchanged);
     tcase_add_test(tc, hostile_nothing_left);
+    tcase_add_test(tc, hostile_full_isolation);
     tcase_add_test(tc, hostile_no_network);
     tcase_add_test(tc, hostile_archive_contained);
     tcase_add_test(tc, hostile_resume_lossless);
