@@ -117,8 +117,9 @@ int bd_init(bd_t *bd, void *arena, size_t size);
 int bd_order(size_t size);
 
 /* A block of order bd_order(size), aligned to its own size relative to base,
- * split from the smallest free block large enough; NULL when size is 0, above
- * BD_MAX_BLOCK, or no block of that order is free. */
+ * split from the smallest free block large enough: each split keeps the left
+ * (lower) half and puts the right half on the free list of its order. NULL
+ * when size is 0, above BD_MAX_BLOCK, or no block that large is free. */
 void *bd_alloc(bd_t *bd, size_t size);
 
 /* Gives a block back; it merges with its buddy, again and again, as long as

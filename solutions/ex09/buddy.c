@@ -232,7 +232,7 @@ void bd_free(bd_t *bd, void *p)
             break;
         free_unlink(bd, b, k);
         head_clear(bd, b);
-        i &= b; /* the merged block starts at the left one */
+        i = i < b ? i : b; /* the merged block starts at the left buddy */
         bd->merges++;
     }
     free_push(bd, i, k);

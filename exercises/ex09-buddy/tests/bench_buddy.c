@@ -6,7 +6,7 @@
  *     page in random order (each merges, the last ones all the way up);
  *     repeated. A buddy found by arithmetic costs the same whatever the
  *     lists hold; a buddy searched for in its free list costs the list.
- *   churn: a 4 MiB heap half full of blocks of 4 to 32 KiB; then a held block
+ *   churn: a 4 MiB heap holding 48 blocks of 4 to 16 KiB; then a held block
  *     is freed and one of the same size allocated, again and again: what a
  *     page cache or the slabs of ex10 do. An eager buddy merges on every
  *     free and splits again on the next allocation; a lazy one need not.
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum { HEAP_PAGES = 1024, CHURN_HELD = 192, CHURN_OPS = 20000 };
+enum { HEAP_PAGES = 1024, CHURN_HELD = 48, CHURN_OPS = 20000 };
 
 static bd_t bd;
 static _Alignas(4096) unsigned char arena[HEAP_PAGES * 4096];
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         total = now_ns() - t0;
     } else {
         for (int s = 0; s < CHURN_HELD; s++) {
-            held_size[s] = size_for(&rng, (int)(rng_next(&rng) % 4));
+            held_size[s] = size_for(&rng, (int)(rng_next(&rng) % 3));
             held[s] = bd_alloc(&bd, held_size[s]);
             if (held[s] == NULL)
                 die("bd_alloc returned NULL filling half the heap");
