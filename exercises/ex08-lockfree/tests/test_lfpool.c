@@ -172,35 +172,45 @@ static void *churn_worker(void *p)
     return NULL;
 }
 
+typedef struct {
+    lf_pool_t *pool;
+    void **got;
+} take_one_t;
+
+static void take_one(void *p)
+{
+    take_one_t *t = p;
+    *t->got = lf_alloc(t->pool);
+}
+
 ALAB_TEST(never_null)
 {
     /* First, deterministically: a pop whose compare-and-swap fails retries. */
     enum { N = 8 };
     lf_pool_t *pool = lf_create(64, N);
     ck_assert_msg(pool != NULL, "lf_create(64, %d) returned NULL", N);
-    paused_pop_t a;
-    ck_assert_msg(paused_pop_start(&a, pool), PAUSE_POINT_MISSED);
-    void *b_got = lf_alloc(pool);
-    ck_assert_msg(b_got != NULL, "lf_alloc returned NULL with %d blocks free", N);
+    void *b_got = NULL, *a_got;
     int calls = 0;
-    void *a_got = paused_pop_finish(&a, &calls);
-    const char *scene = "thread A stopped in lf_alloc after reading the head; thread B took the "
-                        "top block; A resumed";
-    ck_assert_msg(a_got != NULL,
-                  "%s: A's lf_alloc returned NULL while %d blocks were free: when the "
-                  "compare-and-swap fails, read the head again and retry",
-                  scene, N - 1);
-    ck_assert_msg(a_got != b_got, "%s: A got B's block %p: one block went to two holders", scene,
-                  a_got);
-    ck_assert_msg(calls >= 2,
-                  "%s: A's compare-and-swap succeeded at the first attempt although the head "
-                  "had changed: lf_pause_point() must come after the read of the head, "
-                  "not before it",
-                  scene);
-    ck_assert_msg(lf_check(pool) == N - 2,
-                  "%s: lf_check counts %zu free blocks; %d are free: the retry used a link "
-                  "read before the head changed",
-                  scene, lf_check(pool), N - 2);
+    if (run_scene(pool, take_one, &(take_one_t){pool, &b_got}, &a_got, &calls)) {
+        const char *scene = "thread A stopped in lf_alloc after reading the head; thread B "
+                            "took the top block; A resumed";
+        ck_assert_msg(b_got != NULL, "lf_alloc returned NULL with %d blocks free", N);
+        ck_assert_msg(a_got != NULL,
+                      "%s: A's lf_alloc returned NULL while %d blocks were free: when the "
+                      "compare-and-swap fails, read the head again and retry",
+                      scene, N - 1);
+        ck_assert_msg(a_got != b_got, "%s: A got B's block %p: one block went to two holders",
+                      scene, a_got);
+        ck_assert_msg(calls >= 2,
+                      "%s: A's compare-and-swap succeeded at the first attempt although the "
+                      "head had changed: lf_pause_point() must come after the read of the "
+                      "head, not before it",
+                      scene);
+        ck_assert_msg(lf_check(pool) == N - 2,
+                      "%s: lf_check counts %zu free blocks; %d are free: the retry used a link "
+                      "read before the head changed",
+                      scene, lf_check(pool), N - 2);
+    }
     lf_free(pool, a_got);
     lf_free(pool, b_got);
     lf_destroy(pool);
