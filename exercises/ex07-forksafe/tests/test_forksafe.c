@@ -208,12 +208,63 @@ static void *worker_main(void *p)
     return NULL;
 }
 
+/* One call made by another thread while a parked thread holds the pool's
+ * lock: it must ask for that lock before it touches the pool. */
+typedef struct {
+    forkpool_t *fp;
+    void *block; /* fk_free's argument, or fk_alloc's result */
+    bool is_free;
+    atomic_bool done;
+} probe_t;
+
+static void *probe_main(void *p)
+{
+    probe_t *c = p;
+    if (c->is_free)
+        fk_free(c->fp, c->block);
+    else
+        c->block = fk_alloc(c->fp);
+    atomic_store(&c->done, true);
+    return NULL;
+}
+
+/* Mutual exclusion, without luck: while a thread is parked inside fk_alloc
+ * holding the lock, another thread's fk_free or fk_alloc must wait for that
+ * lock. Which comes first, its lock call or its return, decides. */
+static void exclusion_probe(forkpool_t *fp, bool is_free, void *block)
+{
+    const char *call = is_free ? "fk_free" : "fk_alloc";
+    parked_t t;
+    park_in(&t, fp, "mutual exclusion");
+    static probe_t c;
+    c = (probe_t){.fp = fp, .block = block, .is_free = is_free};
+    pthread_t tid;
+    require(pthread_create(&tid, NULL, probe_main, &c) == 0, "cannot start a thread");
+    struct timespec tick = {0, 1000 * 1000};
+    for (long ms = 0; atomic_load(&park.asked) == 0 && !atomic_load(&c.done) &&
+                      ms < 1000L * child_watchdog_s();
+         ms++)
+        nanosleep(&tick, NULL);
+    bool asked = atomic_load(&park.asked) > 0;
+    park_end(&t);
+    pthread_join(tid, NULL);
+    require(asked, "%s returned while another thread was inside fk_alloc on the same pool, holding "
+            "its lock: every access to a pool's state must hold the pool's lock", call);
+    if (t.block != NULL)
+        fk_free(fp, t.block);
+    if (!is_free && c.block != NULL)
+        fk_free(fp, c.block);
+}
+
 ALAB_TEST(no_overlap)
 {
     static _Alignas(16) unsigned char arena[NTHREADS * PER_THREAD * 32];
     static forkpool_t fp;
     pool_storage_fresh(&fp);
     require(fk_init(&fp, arena, sizeof arena, 32) == 0, "fk_init failed");
+    void *b = fk_alloc(&fp);
+    exclusion_probe(&fp, true, b);
+    exclusion_probe(&fp, false, NULL);
     static worker_t w[NTHREADS];
     void *args[NTHREADS];
     int rounds = RUNNING_ON_VALGRIND ? 200 : 4000;
@@ -284,8 +335,9 @@ static void scene_parent(scene_pool_t *s, const char *what)
                 "%s: a block the parent holds in pool %s lost its bytes", what, s->name);
     void *p = fk_alloc(&s->fp);
     require(p != NULL, "%s: in the parent, fk_alloc on pool %s returned NULL", what, s->name);
-    fk_free(&s->fp, p);
-    require(fk_alloc(&s->fp) == p, "%s: in the parent, pool %s lost LIFO order", what, s->name);
+    for (size_t i = 0; i < s->nheld; i++)
+        require(p != s->held[i], "%s: in the parent, pool %s handed out a block still held", what,
+                s->name);
     fk_free(&s->fp, p);
 }
 
@@ -399,7 +451,10 @@ ALAB_TEST(fork_nested)
         _exit(0);
     }
     bool waited = park_end(&t);
-    require(waited, "%s: fork() returned while another thread held pool A's lock", what);
+    require(waited,
+            "%s: fork() returned while another thread was still inside fk_alloc on pool A, holding "
+            "its lock; fork() must wait for it (a prepare handler that takes every pool's lock)",
+            what);
     require_child_ok(pid, what);
     fk_free(&sa.fp, t.block);
     scene_parent(&sa, what);
@@ -546,7 +601,7 @@ ALAB_TEST(fork_stress)
         require(pthread_create(&tid[i], NULL, churn_main, &c[i]) == 0, "cannot start a thread");
     }
     int forks = RUNNING_ON_VALGRIND ? 10 : tool_factor() > 1 ? 40 : 100;
-    char why[300] = "";
+    char why[600] = "";
     for (int k = 0; k < forks && why[0] == '\0'; k++) {
         pid_t pid = fork_watched("fork() while 4 threads allocate and free");
         if (pid == 0) {
@@ -556,11 +611,12 @@ ALAB_TEST(fork_stress)
         }
         int st = child_wait(pid);
         if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-            snprintf(why, sizeof why, "fork %d of %d: the child %s at \"%s\"", k + 1, forks,
+            snprintf(why, sizeof why, "fork %d of %d: the child %s at \"%s\"%s", k + 1, forks,
                      WIFSIGNALED(st) && (WTERMSIG(st) == SIGALRM || WTERMSIG(st) == SIGKILL)
-                         ? "hung (its watchdog fired): it inherited a lock some thread held"
-                         : "failed",
-                     report->step[1]);
+                         ? "hung" : "failed",
+                     report->step[1],
+                     WIFSIGNALED(st) && (WTERMSIG(st) == SIGALRM || WTERMSIG(st) == SIGKILL)
+                         ? " (its watchdog fired): " HANG_ADVICE : "");
     }
     atomic_store(&stop, true);
     for (int i = 0; i < NCHURN; i++)
