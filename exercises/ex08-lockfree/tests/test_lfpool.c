@@ -98,6 +98,7 @@ typedef struct {
 static void *overlap_worker(void *p)
 {
     worker_arg_t *a = p;
+    my_yield_every = 32; /* stretch the pops: see lf_pause_point */
     uint64_t rng = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
     void *held[64];
     uint32_t tags[64];
@@ -145,7 +146,7 @@ static void run_overlap(int threads, size_t block_size, int rounds)
 
 ALAB_TEST(no_overlap)
 {
-    run_overlap(8, 64, rounds_here(1500));
+    run_overlap(8, 64, rounds_here(1000));
 }
 
 /* ---- never NULL while blocks are free ---- */
@@ -181,6 +182,7 @@ static void take_one(void *p)
 {
     take_one_t *t = p;
     *t->got = lf_alloc(t->pool);
+    script_step();
 }
 
 ALAB_TEST(never_null)
@@ -222,7 +224,7 @@ ALAB_TEST(never_null)
     churn_arg_t args[THREADS];
     void *argp[THREADS];
     for (int t = 0; t < THREADS; t++) {
-        args[t] = (churn_arg_t){.pool = pool, .id = t, .rounds = rounds_here(4000), .hold = HOLD};
+        args[t] = (churn_arg_t){.pool = pool, .id = t, .rounds = rounds_here(20000), .hold = HOLD};
         argp[t] = &args[t];
     }
     run_threads(THREADS, churn_worker, argp);
