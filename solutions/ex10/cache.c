@@ -99,13 +99,14 @@ static void flush_bins(void)
     }
 }
 
+/* into += n; atomic, since `retired` is also bumped by threads without a cache */
 static void fold(counters_t *into, const counters_t *n)
 {
-    into->allocs += n->allocs;
-    into->frees += n->frees;
-    into->hits += n->hits;
-    into->misses += n->misses;
-    into->locks += n->locks;
+    __atomic_fetch_add(&into->allocs, n->allocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&into->frees, n->frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&into->hits, n->hits, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&into->misses, n->misses, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&into->locks, n->locks, __ATOMIC_RELAXED);
 }
 
 /* The pthread key's destructor: the thread is ending. */
@@ -115,7 +116,7 @@ static void cache_exit(void *unused)
     flush_bins();
     tc.state = CACHE_DEAD; /* later calls of this thread (other destructors) go to tier 2 */
     pthread_mutex_lock(&reg_lock);
-    tc.n.locks++;
+    __atomic_store_n(&tc.n.locks, tc.n.locks + 1, __ATOMIC_RELAXED);
     fold(&retired, &tc.n);
     if (tc.prev != NULL)
         tc.prev->next = tc.next;

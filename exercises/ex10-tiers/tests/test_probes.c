@@ -22,7 +22,7 @@
 
 static atomic_long lock_calls;
 static pthread_t park_thread;       /* the thread to park, when park_armed */
-static atomic_int park_armed, parked, forked;
+static atomic_int park_armed, parked, forked, helper_ready;
 
 static void maybe_park(void)
 {
@@ -131,6 +131,9 @@ ALAB_TEST(lock_share)
 static void *fork_helper(void *arg)
 {
     (void)arg;
+    void *first = ti_malloc(64); /* the thread's first call (its cache, if any, is made) */
+    ti_free(first);
+    atomic_store(&helper_ready, 1);
     while (!atomic_load(&park_armed)) /* the main thread arms the trap first */
         sched_yield();
     /* enough traffic in one class to go to tier 2 (a refill or a drain) */
@@ -170,7 +173,10 @@ ALAB_TEST(fork_locked)
         atomic_store(&forked, 0);
         void *warm = ti_malloc(64); /* the main thread's cache exists before the fork */
         ti_free(warm);
+        atomic_store(&helper_ready, 0);
         ck_assert_int_eq(pthread_create(&park_thread, NULL, fork_helper, NULL), 0);
+        while (!atomic_load(&helper_ready))
+            sched_yield();
         atomic_store(&park_armed, 1);
         for (int i = 0; i < 3000 && !atomic_load(&parked); i++) {
             struct timespec ms = {0, 1000000};
