@@ -9,6 +9,8 @@
 #   make batch EX=06 SUBMISSIONS=dir OUT=dir        grade every submission in dir (folders or
 #        [JOBS=n] [TIMEOUT_SCALE=f]                  .tar.gz/.zip): OUT/gradebook.csv, summary.html
 #   make gradescope EX=06                           build/gradescope-ex06.zip, a Gradescope autograder
+#   make handout                                    build/handout/allocator-lab-handout.tar.gz: the
+#                                                    students' copy (no solutions, hidden tests, mutants)
 #   make test | make test-fast                      the kit's own tests
 #   make deps                                       install the Debian packages the kit needs
 #   make format                                     clang-format the kit's C code
@@ -23,6 +25,10 @@ PKG_LIBS = $(shell pkg-config --libs check jansson libarchive)
 
 GRADER_SRC := $(filter-out grader/src/main.c,$(wildcard grader/src/*.c))
 GRADER_HDR := $(wildcard grader/src/*.h)
+
+# A student's handout (make handout) has no solutions, mutants or kit tests:
+# what needs them says so in one line.
+FULL_KIT = $(if $(wildcard .handout),{ echo "$@: this is a student's handout; that needs the instructors' copy of the kit" >&2; exit 2; } &&,)
 
 # ---- the front door: the grader's own exit status ---------------------------
 # make would turn a failed recipe into "make: *** Error 1" and exit status 2.
@@ -41,7 +47,7 @@ LAB_CMD_bench = scripts/lab bench '$(EX)' '$(SRC)'
 LAB_CMD_hint = scripts/lab hint '$(EX)' '$(SRC)'
 LAB_CMD_start = scripts/lab start '$(EX)'
 LAB_CMD_list = scripts/lab list
-LAB_CMD_handout = scripts/handout
+LAB_CMD_handout = $(FULL_KIT) scripts/handout
 FRONT_DOOR := check batch bench hint start list handout
 ifneq ($(filter $(MAKECMDGOALS),$(FRONT_DOOR)),)
 ifeq ($(words $(MAKECMDGOALS)),1)
@@ -77,7 +83,7 @@ deps:
 	@scripts/deps.sh
 
 gradescope: build/grade
-	@scripts/gradescope/build.sh '$(EX)'
+	@$(FULL_KIT) scripts/gradescope/build.sh '$(EX)'
 
 # ---- the grader -------------------------------------------------------------
 
@@ -101,11 +107,16 @@ build/unit-tests: grader/tests/unit/*.c grader/tests/run_suite.h $(GRADER_SRC) $
 build/kit-tests: grader/tests/kit/*.c grader/tests/run_suite.h grader/src/util.c grader/src/manifest.c $(GRADER_HDR) | build/.deps
 	@$(CC) $(CFLAGS) -Igrader/src grader/tests/kit/*.c grader/src/util.c grader/src/manifest.c -o $@ $(PKG_LIBS)
 
+ifeq ($(wildcard .handout),)
 test: build/grade build/unit-tests build/kit-tests
 	@scripts/selftest
 
 test-fast: build/grade build/unit-tests build/kit-tests
 	@ALAB_FAST=1 scripts/selftest
+else
+test test-fast:
+	@$(FULL_KIT) :
+endif
 
 format:
 	clang-format -i grader/src/*.[ch] grader/harness/*.[ch] grader/tests/*/*.c \

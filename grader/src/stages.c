@@ -89,7 +89,7 @@ bool check_ready(grading_t *g, check_t *c)
         }
     }
     if (c->program != NULL && !c->program->available) {
-        check_skip(c, "not run: this copy of the kit does not have these tests");
+        check_skip(c, "graded by your instructor: this copy of the kit does not have these tests");
         return false;
     }
     cpu_set_t allowed;
@@ -437,6 +437,41 @@ static void build_kit_objects(grading_t *g, program_t *p, variant_t v, strvec_t 
     sv_free(&srcs);
 }
 
+static bool wants_variant(const exercise_t *ex, variant_t v)
+{
+    for (size_t i = 0; i < ex->nprograms; i++)
+        if (ex->programs[i].wanted[v])
+            return true;
+    return false;
+}
+
+/* The reference of each student file: its source (the full kit) or, in a
+ * student's handout, only its compiled and stripped object NAME.o. */
+static char *reference_file(const char *dir, const char *name)
+{
+    char *src = path_join(dir, name);
+    if (is_file(src))
+        return src;
+    free(src);
+    return xasprintf("%s/%s.o", dir, name);
+}
+
+/* Copies the reference into the grading's ref/; only the stages that measure
+ * against it (perf, measure) need it. */
+static void copy_reference(const exercise_t *ex, const char *ref)
+{
+    for (size_t i = 0; i < ex->student_files.n; i++) {
+        char *from = reference_file(ex->solution, ex->student_files.v[i]);
+        char *to = path_join(ref, path_basename(from));
+        if (!copy_file(from, to))
+            die("the reference solution %s is missing (its source, or in a handout its "
+                "compiled object)",
+                from);
+        free(from);
+        free(to);
+    }
+}
+
 void stage_build(grading_t *g)
 {
     exercise_t *ex = g->ex;
@@ -464,13 +499,9 @@ void stage_build(grading_t *g)
             die("cannot copy %s", from);
         free(from);
         free(to);
-        from = path_join(ex->solution, name);
-        to = path_join(ref, name);
-        if (!copy_file(from, to))
-            die("the reference solution %s is missing", from);
-        free(from);
-        free(to);
     }
+    if (wants_variant(ex, VARIANT_REFERENCE))
+        copy_reference(ex, ref);
 
     for (int v = 0; v < NVARIANTS; v++) {
         bool any = false;
@@ -488,10 +519,14 @@ void stage_build(grading_t *g)
         bool ok = true;
         for (size_t i = 0; i < ex->student_files.n && ok; i++) {
             const char *name = ex->student_files.v[i];
-            char *from = xasprintf("%s/%s", v == VARIANT_REFERENCE ? ref : src, name);
+            char *from = v == VARIANT_REFERENCE ? reference_file(ref, name)
+                                                : xasprintf("%s/%s", src, name);
             char *obj = xasprintf("%s/%s.o", objdir, name);
             char *out = NULL;
-            if (!compile(g, (variant_t)v, from, obj, &out)) {
+            if (v == VARIANT_REFERENCE && str_ends_with(from, ".o")) {
+                if (!copy_file(from, obj)) /* a handout's compiled reference */
+                    die("cannot copy the reference object %s", from);
+            } else if (!compile(g, (variant_t)v, from, obj, &out)) {
                 ok = false;
                 if (v == VARIANT_REFERENCE)
                     die("the reference solution does not compile: %s", out);
@@ -571,6 +606,12 @@ void stage_build(grading_t *g)
         check_pass(c, "%s compiled%s", ex->student_files.v[0],
                    c->details != NULL ? " (with warnings: see the details)" : "");
 out:
+    /* The linked programs hold what they need of the reference: its source
+     * and objects go, so a kept scratch directory (--keep) never shows them. */
+    rm_rf(ref);
+    char *refobj = xasprintf("%s/obj/%s", g->workdir, variant_names[VARIANT_REFERENCE]);
+    rm_rf(refobj);
+    free(refobj);
     free(src);
     free(ref);
 }

@@ -21,6 +21,7 @@
 
 #include "../machine.h"
 #include "../run_suite.h"
+#include "kit_tests.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -126,20 +127,6 @@ static void discover_corpus(void)
 
 /* ---- the batch, run once ---- */
 
-static char *command_output(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    if (p == NULL)
-        return xstrdup("");
-    strbuf_t sb = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        sb_appendn(&sb, buf, n);
-    pclose(p);
-    char *s = sb_take(&sb);
-    return s != NULL ? str_trim(s) : xstrdup("");
-}
 
 /* A checksum of every file of the kit a submission could want to change. */
 static char *kit_checksum(void)
@@ -148,7 +135,7 @@ static char *kit_checksum(void)
                           "Makefile -type f -print0; printf 'build/grade\\0'; } | sort -z | "
                           "xargs -0 sha256sum | sha256sum",
                           kit);
-    char *s = command_output(cmd);
+    char *s = kit_command_output(cmd);
     free(cmd);
     return s;
 }
@@ -447,7 +434,7 @@ START_TEST(hostile_nothing_left)
     char *left = NULL;
     for (int tries = 0; tries < 20; tries++) {
         free(left);
-        left = command_output("ps -eo uid=,ppid=,stat=,comm=,args= | awk '!($2 == 1 && $3 ~ /^Z/) && "
+        left = kit_command_output("ps -eo uid=,ppid=,stat=,comm=,args= | awk '!($2 == 1 && $3 ~ /^Z/) && "
                               "($4 == \"alab-daemon\" || ($1 >= 61000 && $1 < 61064) || "
                               "$0 ~ /grade check 06 .*build\\/hostile/)'");
         if (left[0] == '\0')
@@ -457,7 +444,7 @@ START_TEST(hostile_nothing_left)
     ck_assert_msg(left[0] == '\0', "processes left after the batch (uid, parent, state, name):\n%s",
                   left);
     free(left);
-    char *cg = command_output("ls -d /sys/fs/cgroup/*/alab-* /sys/fs/cgroup/*/*/*/alab-* "
+    char *cg = kit_command_output("ls -d /sys/fs/cgroup/*/alab-* /sys/fs/cgroup/*/*/*/alab-* "
                               "/sys/fs/cgroup/alab-* 2>/dev/null");
     ck_assert_msg(cg[0] == '\0', "cgroups left after the batch:\n%s", cg);
     free(cg);

@@ -17,6 +17,7 @@
 #include "grade.h"
 
 #include "../run_suite.h"
+#include "kit_tests.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -640,7 +641,6 @@ START_TEST(materials)
 }
 END_TEST
 
-TCase *hostile_tests(const char *root, bool fast); /* test_hostile.c */
 
 int main(int argc, char **argv)
 {
@@ -674,5 +674,12 @@ int main(int argc, char **argv)
     /* after "grading": it reuses the reference's and the skeleton's gradings */
     if (everything)
         suite_add_tcase(suite, hostile_tests(root, fast));
+    /* after "grading" too: it compares with the full kit's skeleton gradings */
+    if (everything) {
+        strvec_t dirs = {0};
+        for (int m = 0; m < nmanifests; m++)
+            sv_push(&dirs, manifests[m].dirname);
+        suite_add_tcase(suite, handout_tests(root, &dirs));
+    }
     return run_suite(suite);
 }
