@@ -333,6 +333,54 @@ START_TEST(run_bubblewrap_isolates)
 }
 END_TEST
 
+/* A preloaded library is loaded by the sandboxed program only, never by
+ * bubblewrap (not setuid on Debian, so it honours LD_PRELOAD and would run the
+ * library's code before it has unshared anything). The library notes the
+ * executable of every process that loads it. */
+START_TEST(run_preload_reaches_only_the_sandboxed_program)
+{
+    char dir[] = "/var/tmp/alab-preload-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    chmod(dir, 0777);
+    char *src = path_join(dir, "probe.c"), *lib = path_join(dir, "probe.so");
+    const char *code = "#include <fcntl.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                       "#include <unistd.h>\n__attribute__((constructor)) static void note(void) {\n"
+                       "  char exe[512] = \"\"; ssize_t n = readlink(\"/proc/self/exe\", exe, 500);\n"
+                       "  const char *log = getenv(\"PROBE_LOG\"); if (n <= 0 || !log) return;\n"
+                       "  exe[n] = '\\n'; int fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0666);\n"
+                       "  if (fd >= 0) { write(fd, exe, (size_t)n + 1); close(fd); } }\n";
+    ck_assert(write_file_atomic(src, code, strlen(code)));
+    char *cc = xasprintf("gcc -shared -fPIC -o '%s' '%s'", lib, src);
+    ck_assert_msg(system(cc) == 0, "%s", cc);
+    chmod(lib, 0755);
+    configure_isolation(NULL);
+    char *log = path_join(dir, "log"), *pre = xasprintf("LD_PRELOAD=%s", lib);
+    char *logenv = xasprintf("PROBE_LOG=%s", log);
+    const char *argv[] = {"/bin/sh", "-c", "cat /dev/null", NULL};
+    const char *env[] = {"PATH=/usr/bin:/bin", pre, logenv, NULL};
+    const char *rw[] = {dir, NULL};
+    unsigned uid = geteuid() == 0 ? 65534 : 0;
+    run_spec_t spec = {.argv = argv, .env = env, .cwd = dir, .timeout_s = 20, .rw_paths = rw,
+                       .uid = uid, .gid = uid};
+    run_result_t r;
+    run_sandboxed(&spec, &r);
+    ck_assert_msg(r.exited && r.exit_code == 0, "%s", r.output);
+    char *seen = read_file(log, NULL);
+    ck_assert_msg(seen != NULL && strstr(seen, "/cat") != NULL,
+                  "the sandboxed program did not load the library: %s", seen ? seen : "(no log)");
+    ck_assert_msg(strstr(seen, "bwrap") == NULL, "bubblewrap loaded the preloaded library:\n%s", seen);
+    free(seen);
+    run_result_free(&r);
+    rm_rf(dir);
+    free(cc);
+    free(src);
+    free(lib);
+    free(log);
+    free(pre);
+    free(logenv);
+}
+END_TEST
+
 /* As root with cgroups: memory and processes are capped, and the kill is named. */
 START_TEST(run_cgroup_caps_memory_and_processes)
 {
@@ -707,6 +755,7 @@ int main(int argc, char **argv)
         {"run", output_is_cleaned_to_utf8},
         {"isolation", run_secret_on_fd_3_only},
         {"isolation", run_bubblewrap_isolates},
+        {"isolation", run_preload_reaches_only_the_sandboxed_program},
         {"isolation", run_cgroup_caps_memory_and_processes},
         {"diag", tsan_report_names_both_accesses},
         {"diag", asan_and_ubsan_reports},
