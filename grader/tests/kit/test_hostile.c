@@ -52,6 +52,7 @@ typedef struct {
     bool as_reference;
     strvec_t verdicts, flags;
     strvec_t needs; /* needs: bubblewrap | cgroup — the protection its verdict rests on */
+    char *exercise; /* exercise: NN (the preload attacks; the others are of 06) */
 } hostile_t;
 
 static const char *kit;   /* the kit's root */
@@ -89,6 +90,8 @@ static void read_expectations(hostile_t *h, const char *text)
             sv_push(&h->flags, value);
         else if (strcmp(key, "base") == 0)
             h->base = xstrdup(value);
+        else if (strcmp(key, "exercise") == 0)
+            h->exercise = xstrdup(value);
         else if (strcmp(key, "needs") == 0)
             sv_push_words(&h->needs, value);
         free(copy);
@@ -546,11 +549,105 @@ START_TEST(hostile_resume_lossless)
 }
 END_TEST
 
+/* ---- attacks from a preloaded library (grader/tests/hostile/preload/) ----
+ * Each is graded alone: the library tries the host's /tmp and loopback from
+ * its first call in every process. No process the grader starts outside the
+ * sandbox may load it (bubblewrap itself once did), and inside, /tmp and the
+ * network are private: the host sees neither the file nor a connection. */
+
+#define PRELOAD_PORT 47307
+#define ESCAPE_FILE "/tmp/alab-preload-escape"
+
+static hostile_t preload_corpus[16];
+static int npreload;
+
+static void discover_preload(void)
+{
+    char *dir = xasprintf("%s/grader/tests/hostile/preload", kit);
+    struct dirent **list;
+    int n = scandir(dir, &list, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        const char *f = list[i]->d_name;
+        if (str_ends_with(f, ".patch") && npreload < 16) {
+            hostile_t *h = &preload_corpus[npreload++];
+            h->name = xstrndup(f, strlen(f) - 6);
+            h->file = path_join(dir, f);
+            char *text = read_file(h->file, NULL);
+            if (text != NULL)
+                read_expectations(h, text);
+            free(text);
+        }
+        free(list[i]);
+    }
+    if (n >= 0)
+        free(list);
+    free(dir);
+}
+
+START_TEST(hostile_preload_escape)
+{
+    ck_assert_msg(npreload > 0, "no attacks in grader/tests/hostile/preload");
+    const hostile_t *h = &preload_corpus[_i];
+    ck_assert_msg(h->exercise != NULL, "%s: the header has no exercise: line", h->name);
+    if (!machine_has_bwrap())
+        KIT_SKIP("%s", BWRAP_MISSING);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(PRELOAD_PORT)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ck_assert_msg(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 16) == 0,
+                  "cannot listen on 127.0.0.1:%d", PRELOAD_PORT);
+    unlink(ESCAPE_FILE);
+    char *dir = xasprintf("%s/build/hostile-preload/%s", kit, h->name);
+    rm_rf(dir);
+    mkdir_p(dir);
+    char *cmd = xasprintf("cp '%s/solutions/ex%s'/*.c '%s' && patch --quiet -p1 -d '%s' < '%s' && "
+                          "'%s/build/grade' check %s --src '%s' --json '%s/results.json' --skip tsan "
+                          "--quiet > '%s/report.txt' 2>&1",
+                          kit, h->exercise, dir, dir, h->file, kit, h->exercise, dir, dir, dir);
+    int rc = system(cmd);
+    int connections = 0;
+    while (accept(lfd, NULL, NULL) >= 0)
+        connections++;
+    close(lfd);
+    char *report = xasprintf("%s/report.txt", dir);
+    char *text = read_file(report, NULL);
+    ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) <= 1, "%s: the grader failed (status %d):\n%s",
+                  h->name, WEXITSTATUS(rc), text != NULL ? text : "");
+    /* the library still works: its real programs run on it as on the reference */
+    char *json = xasprintf("%s/results.json", dir);
+    json_t *r = json_load_file(json, 0, NULL), *t;
+    size_t i, programs = 0;
+    json_array_foreach(json_object_get(r, "tests"), i, t) {
+        if (strcmp(json_string_value(json_object_get(t, "stage")), "programs") != 0)
+            continue;
+        programs++;
+        ck_assert_msg(strcmp(json_string_value(json_object_get(t, "result")), "pass") == 0,
+                      "%s: %s did not pass:\n%s", h->name,
+                      json_string_value(json_object_get(t, "check")), text);
+    }
+    ck_assert_msg(programs > 0, "%s: no real program ran on the library:\n%s", h->name, text);
+    json_decref(r);
+    free(json);
+    char *escaped = read_file(ESCAPE_FILE, NULL);
+    ck_assert_msg(escaped == NULL, "%s: student code wrote the host's " ESCAPE_FILE " from:\n%s",
+                  h->name, escaped);
+    ck_assert_msg(connections == 0, "%s: %d connection(s) reached 127.0.0.1:%d from student code",
+                  h->name, connections, PRELOAD_PORT);
+    free(text);
+    free(report);
+    free(cmd);
+    free(dir);
+}
+END_TEST
+
 TCase *hostile_tests(const char *root, bool fast)
 {
     kit = root;
     fast_mode = fast;
     discover_corpus();
+    discover_preload();
     TCase *tc = tcase_create("hostile");
     tcase_set_timeout(tc, 60);
     tcase_add_unchecked_fixture(tc, batch_setup, NULL);
@@ -562,5 +659,6 @@ TCase *hostile_tests(const char *root, bool fast)
     tcase_add_test(tc, hostile_no_network);
     tcase_add_test(tc, hostile_archive_contained);
     tcase_add_test(tc, hostile_resume_lossless);
+    tcase_add_loop_test(tc, hostile_preload_escape, 0, npreload > 0 ? npreload : 1);
     return tc;
 }
