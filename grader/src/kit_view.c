@@ -46,8 +46,7 @@ static bool user_can_reach(const char *root, unsigned uid, unsigned gid)
             if (is_dir(d) && access(d, R_OK | X_OK) != 0)
                 _exit(1);
         }
-        char *b = path_join(root, "build");
-        _exit(access(b, X_OK) == 0 ? 0 : 1);
+        _exit(access(root, R_OK | X_OK) == 0 ? 0 : 1);
     }
     int status = 0;
     return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&

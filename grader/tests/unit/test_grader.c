@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "diag.h"
 #include "grade.h"
+#include "kit_view.h"
 #include "run.h"
 
 #include "../machine.h"
@@ -378,6 +379,44 @@ START_TEST(run_preload_reaches_only_the_sandboxed_program)
     free(log);
     free(pre);
     free(logenv);
+}
+END_TEST
+
+/* A kit in a directory closed to the sandbox user (a root clone in /root) is
+ * read through a copy it can read; an open kit is read where it is. */
+START_TEST(kit_view_copies_a_closed_kit)
+{
+    if (geteuid() != 0)
+        KIT_SKIP("not root: student code runs as the grader's own user, who can read the kit");
+    char closed[] = "/var/tmp/alab-closed-XXXXXX";
+    ck_assert(mkdtemp(closed) != NULL);
+    chmod(closed, 0700);
+    char *kit = path_join(closed, "kit"), *ex = path_join(kit, "exercises/ex01-x");
+    mkdir_p(ex);
+    mkdir_p(kit); /* build/ is made by the view */
+    char *file = path_join(ex, "exercise.ini");
+    ck_assert(write_file_atomic(file, "[exercise]\n", 11));
+    chmod(file, 0644);
+    char *view = kit_view(kit, 65534, 65534);
+    ck_assert_msg(strcmp(view, kit) != 0, "a kit under a 0700 directory was not copied");
+    char *cmd = xasprintf("setpriv --reuid=65534 --regid=65534 --clear-groups cat "
+                          "'%s/exercises/ex01-x/exercise.ini' >/dev/null 2>&1",
+                          view);
+    ck_assert_msg(system(cmd) == 0, "the sandbox user cannot read the copy %s", view);
+    char *again = kit_view(kit, 65534, 65534);
+    ck_assert_msg(strcmp(again, view) == 0, "an unchanged kit was copied again: %s, %s", view, again);
+    chmod(closed, 0755);
+    char *open_view = kit_view(kit, 65534, 65534);
+    ck_assert_msg(strcmp(open_view, kit) == 0, "an open kit is read where it is, not at %s", open_view);
+    rm_rf(view);
+    rm_rf(closed);
+    free(open_view);
+    free(again);
+    free(cmd);
+    free(view);
+    free(file);
+    free(ex);
+    free(kit);
 }
 END_TEST
 
@@ -756,6 +795,7 @@ int main(int argc, char **argv)
         {"isolation", run_secret_on_fd_3_only},
         {"isolation", run_bubblewrap_isolates},
         {"isolation", run_preload_reaches_only_the_sandboxed_program},
+        {"isolation", kit_view_copies_a_closed_kit},
         {"isolation", run_cgroup_caps_memory_and_processes},
         {"diag", tsan_report_names_both_accesses},
         {"diag", asan_and_ubsan_reports},
