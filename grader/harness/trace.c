@@ -88,6 +88,11 @@ int trace_load(const char *path, trace_t *t, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory reading %s", path);
         goto out_close;
     }
+    /* CS:APP's .rep files open with four lines of one number each: suggested
+     * heap size, number of ids, number of operations, weight. */
+    int header_lines = 0;
+    unsigned long long header[4] = {0};
+    size_t nops = 0;
     while (fgets(line, sizeof line, f) != NULL) {
         lineno++;
         char *s = line;
@@ -97,10 +102,29 @@ int trace_load(const char *path, trace_t *t, char *err, size_t errlen)
             continue;
         if (*s == '#') /* a comment; "# name:" is for people: messages use the file's name */
             continue;
+        if (nops == 0 && header_lines < 4 && isdigit((unsigned char)*s)) {
+            char *end;
+            header[header_lines++] = strtoull(s, &end, 10);
+            while (isspace((unsigned char)*end))
+                end++;
+            if (*end == '\0')
+                continue;
+            snprintf(err, errlen, "%s, line %zu: a CS:APP header line holds one number, found: %.40s",
+                     path, lineno, s);
+            goto out_free;
+        }
+        if (header_lines != 0 && header_lines != 4) {
+            snprintf(err, errlen, "%s, line %zu: a CS:APP header has four lines (heap size, ids, "
+                     "operations, weight), this one %d", path, lineno, header_lines);
+            goto out_free;
+        }
+        nops++;
         char op;
         unsigned long id;
         unsigned long long size = 0;
         int n = sscanf(s, "%c %lu %llu", &op, &id, &size);
+        if (op == 'r' && n == 3 && size == 0) /* CS:APP: realloc to 0 frees */
+            op = 'f';
         bool sized = op == 'a' || op == 'r';
         if ((op != 'a' && op != 'f' && op != 'r') || n < (sized ? 3 : 2)) {
             snprintf(err, errlen, "%s, line %zu: expected 'a <id> <size>', 'r <id> <size>' "
@@ -122,6 +146,11 @@ int trace_load(const char *path, trace_t *t, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory reading %s", path);
             goto out_free;
         }
+    }
+    if (header_lines == 4 && header[2] != nops) {
+        snprintf(err, errlen, "%s: its CS:APP header says %llu operations, the trace has %zu", path,
+                 header[2], nops);
+        goto out_free;
     }
     rc = 0;
 out_free:

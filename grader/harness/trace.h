@@ -9,6 +9,11 @@
  *     r <id> <size>     resize block <id> to <size> bytes (allocate it if not live)
  *     f <id>            free block <id>
  *
+ * A CS:APP .rep file opens with four lines of one number each (suggested heap
+ * size, number of ids, number of operations, weight): they are read, and the
+ * number of operations must match. `r <id> 0` frees, as in CS:APP's realloc
+ * traces. The kit's own traces have no header.
+ *
  * Lines starting with '#' and blank lines are ignored (trace_save writes a
  * "# name:" line for people; a loaded trace is named after its file, which is
  * what a student opens). Ids are small integers (below TRACE_MAX_IDS), reused

@@ -24,6 +24,7 @@ static char *kit_root;
 
 TCase *submission_tests(void);   /* test_submission.c */
 TCase *batch_report_tests(void); /* test_batch_report.c */
+TCase *trace_tests(void);        /* test_trace.c */
 
 /* ---- manifest ---- */
 
@@ -821,6 +822,7 @@ int main(int argc, char **argv)
     }
     suite_add_tcase(s, submission_tests());
     suite_add_tcase(s, batch_report_tests());
+    suite_add_tcase(s, trace_tests());
     TCase *exits = tcase_create("manifest-errors");
     tcase_add_exit_test(exits, manifest_rejects_later_dependency, 2);
     suite_add_tcase(s, exits);
