@@ -4,6 +4,9 @@
  * each in its own forked process (ALAB_NOFORK=1 runs them in-process, for a
  * debugger or Valgrind's first-error search). One record per test goes to the
  * grader's result file; the exit status is 0 when every test passed.
+ *        prog --list [CASE...]  runs nothing: prints the names of its test
+ * cases (of those named, the ones it defines) and records each as
+ * {"kind":"case","name":...}, so the grader can check a manifest's cases.
  */
 #include "alab.h"
 
@@ -44,9 +47,51 @@ static int run_cases(Suite *s, const char *only)
     return failed;
 }
 
+/* Check keeps a suite's test cases in a list it does not export; these are
+ * its layouts (check_impl.h, check_list.c) in the versions Debian ships. */
+#if CHECK_MAJOR_VERSION == 0 && CHECK_MINOR_VERSION >= 13
+typedef struct {
+    unsigned n_elts, max_elts;
+    int current, last;
+    void **data;
+} ck_list_t;
+struct ck_suite {
+    const char *name;
+    ck_list_t *tclst;
+};
+struct ck_tcase {
+    const char *name;
+};
+#define HAVE_CK_LAYOUT 1
+#endif
+
+static void list_one(const char *name)
+{
+    printf("%s\n", name);
+    alab_record("case", "name", name, (const char *)NULL);
+}
+
+/* --list: names given are looked up (Check's own suite_tcase); with none,
+ * every case of the suite is listed. */
+static int list_cases(Suite *s, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (suite_tcase(s, argv[i]))
+            list_one(argv[i]);
+#ifdef HAVE_CK_LAYOUT
+    const ck_list_t *l = ((const struct ck_suite *)(const void *)s)->tclst;
+    for (unsigned i = 0; argc == 0 && l != NULL && i < l->n_elts; i++)
+        list_one(((const struct ck_tcase *)l->data[i])->name);
+#endif
+    alab_record("listed", (const char *)NULL); /* the list is whole */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     alab_init();
+    if (argc >= 2 && strcmp(argv[1], "--list") == 0)
+        return list_cases(alab_suite(), argc - 2, argv + 2);
     int failed = 0;
     if (argc < 2)
         return run_cases(alab_suite(), NULL) == 0 ? 0 : 1;

@@ -19,6 +19,7 @@
 
 typedef struct {
     char *key, *value;
+    int line; /* where it is written, for error messages */
 } ini_pair_t;
 
 typedef struct {
@@ -37,9 +38,18 @@ typedef struct {
 /* Parses text; on a syntax error returns false with *err set ("line 12: ..."). */
 bool ini_parse(const char *text, ini_t *ini, char **err);
 const char *ini_get(const ini_section_t *s, const char *key); /* NULL if absent */
+int ini_line(const ini_section_t *s, const char *key); /* the key's line, or the section's */
 void ini_free(ini_t *ini);
 
 /* ---- exercise ---- */
+
+/* The stages, in the order they run: a check may depend only on checks of
+ * earlier stages. */
+typedef enum {
+    STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_ASAN, STAGE_TSAN, STAGE_VALGRIND,
+    STAGE_PROGRAMS, STAGE_MEASURE, STAGE_PERF, STAGE_BONUS, NSTAGES
+} stage_t;
+extern const char *const stage_names[NSTAGES];
 
 typedef enum { CHECK_PENDING, CHECK_PASS, CHECK_FAIL, CHECK_SKIP } check_status_t;
 
@@ -47,26 +57,44 @@ typedef enum { VARIANT_PLAIN, VARIANT_TSAN, VARIANT_ASAN, VARIANT_REFERENCE, NVA
 
 typedef struct program {
     char *name;
+    char *kind;          /* check, main or shared */
     bool is_check;       /* kind = check: a Check suite linked with the harness main */
     bool is_shared;      /* kind = shared: a library for LD_PRELOAD (programs stage) */
     strvec_t sources;    /* absolute paths of kit sources */
     strvec_t ldflags;    /* extra link options, e.g. -Wl,--wrap=pthread_mutex_lock */
     double timeout_s;
     bool optional;       /* may be missing (hidden tests in a student handout) */
+    char *bench_args;    /* make bench runs it with these arguments; NULL: not a benchmark */
     bool available;      /* every source exists */
     bool wanted[NVARIANTS];
     char *binary[NVARIANTS]; /* built executables, NULL until built */
 } program_t;
 
 typedef struct check {
-    char *id, *title, *stage, *doc, *visibility;
+    char *id, *title, *doc, *visibility;
+    stage_t stage;
     double points;
     bool bonus;               /* extra credit: not earning it is not a failure */
     int min_cpus;             /* skipped, with the reason, on a smaller machine */
-    const ini_section_t *sec; /* stage-specific keys */
+    const ini_section_t *sec; /* where it is written (sec->line, ini_line) */
     strvec_t depends;         /* ids of checks that must pass first */
     strvec_t cases;           /* test cases, for kind = check programs */
     program_t *program;
+    /* Stage keys, typed and range-checked by the loader; a key its stage does
+     * not take keeps its zero value (the schema in manifest.c says which). */
+    int repeat;               /* tsan, asan: runs of the cases */
+    int rounds, best_of;      /* perf: interleaved rounds; runs per round, best counts */
+    double full_at, zero_at;  /* perf, measure: all points at full_at, none at zero_at */
+    double reference_share;   /* perf: the bar when even the reference misses full_at */
+    double timeout_s;         /* programs: per command; 0: the program's timeout */
+    char *args;               /* perf, measure: the program's arguments */
+    char *advice, *baseline_name; /* perf */
+    char *metric;             /* measure: the record that holds the figure */
+    char *command, *setup;    /* programs: shell lines */
+    strvec_t served_by;       /* programs: executables that must run on the library */
+    char *expect_error;       /* valgrind: the error memcheck must report */
+    strvec_t forbid, forbid_sections, forbid_source; /* rules: patterns */
+    char *why;                /* rules: the reason given with a broken rule */
     /* result */
     check_status_t status;
     double score;
@@ -80,6 +108,7 @@ typedef struct {
     char *dir;          /* this exercise's directory */
     char *id, *slug, *title;
     strvec_t student_files; /* base names, e.g. pool.c */
+    strvec_t reference_earns; /* bonus checks the reference earns (the kit's tests hold it to that) */
     char *solution, *skeleton, *cflags, *walkthrough;
     program_t *programs;
     size_t nprograms;
@@ -91,19 +120,19 @@ typedef struct {
 /* Finds the exercise that spec names (6, 06, ex06, mtpool, ex06-mtpool) below
  * root/exercises; NULL if none. *all gets the list for an error message. */
 char *exercise_find(const char *root, const char *spec, char **all);
-/* Loads dir/exercise.ini; exits with status 2 and a one-line reason if it is wrong. */
+/* Loads dir/exercise.ini and checks it against the manifest's schema (every
+ * key known, typed, in range; required keys present); exits with status 2 and
+ * "file:line: reason" if it is wrong. */
 void exercise_load(exercise_t *ex, const char *root, const char *dir);
+/* Dies with status 2 and "file:line: ..." when a check on program p names a
+ * case that p does not define; `defined` holds the names p defines. */
+void exercise_check_cases(const exercise_t *ex, const program_t *p, const strvec_t *defined);
 check_t *exercise_check(exercise_t *ex, const char *id);
 program_t *exercise_program(exercise_t *ex, const char *name);
 double exercise_max_points(const exercise_t *ex);
 
 /* ---- one grading run ---- */
 
-enum {
-    STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_ASAN, STAGE_TSAN, STAGE_VALGRIND,
-    STAGE_PROGRAMS, STAGE_MEASURE, STAGE_PERF, STAGE_BONUS, NSTAGES
-};
-extern const char *const stage_names[NSTAGES];
 
 typedef struct {
     exercise_t *ex;

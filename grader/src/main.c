@@ -222,12 +222,9 @@ static int cmd_bench(const char *root, const char *spec, const char *src_given)
     char *dir = resolve_exercise(root, spec);
     exercise_load(&ex, root, dir);
     const program_t *p = NULL;
-    const char *bench_args = NULL;
-    for (size_t i = 0; i < ex.ini.nsections && p == NULL; i++) {
-        const ini_section_t *s = &ex.ini.sections[i];
-        if (strcmp(s->kind, "program") == 0 && (bench_args = ini_get(s, "bench_args")) != NULL)
-            p = exercise_program(&ex, s->name);
-    }
+    for (size_t i = 0; i < ex.nprograms && p == NULL; i++)
+        if (ex.programs[i].bench_args != NULL)
+            p = &ex.programs[i];
     if (p == NULL)
         die("exercise %s has no benchmark (no [program] with bench_args)", ex.id);
     char *src = src_given != NULL ? path_abs(src_given) : default_src(&ex);
@@ -277,7 +274,7 @@ static int cmd_bench(const char *root, const char *spec, const char *src_given)
         die("the benchmark does not build with %s (make check EX=%s says why)", src, ex.id);
     strvec_t run = {0};
     sv_push(&run, bin);
-    char *a = str_replace_all(bench_args, "{exercise}", ex.dir);
+    char *a = str_replace_all(p->bench_args, "{exercise}", ex.dir);
     char *b = str_replace_all(a, "{root}", root);
     sv_push_words(&run, b);
     fflush(stdout);
@@ -350,7 +347,7 @@ static bool stage_has_work(const grading_t *g, int s)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         const check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, stage_names[s]) != 0 || c->status != CHECK_PENDING)
+        if ((int)c->stage != s || c->status != CHECK_PENDING)
             continue;
         bool ready = true;
         for (size_t k = 0; k < c->depends.n && ready; k++) {
@@ -484,12 +481,12 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
     for (int s = 0; s < NSTAGES; s++) {
         bool any = false;
         for (size_t i = 0; i < ex.nchecks; i++)
-            any |= strcmp(ex.checks[i].stage, stage_names[s]) == 0;
+            any |= (int)ex.checks[i].stage == s;
         if (!any)
             continue;
         if (sv_contains(&g.skip, stage_names[s])) {
             for (size_t i = 0; i < ex.nchecks; i++)
-                if (strcmp(ex.checks[i].stage, stage_names[s]) == 0)
+                if ((int)ex.checks[i].stage == s)
                     check_skip(&ex.checks[i], "not run: the %s stage was skipped (--skip)", stage_names[s]);
             continue;
         }

@@ -111,7 +111,7 @@ void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color)
                 fprintf(out, "      at %s\n", c->where);
             if (c->doc != NULL && c->status == CHECK_FAIL && !c->bonus)
                 fprintf(out, "      %ssee %s%s\n", dim, c->doc, off);
-        } else if (c->status == CHECK_PASS && strcmp(c->stage, "perf") == 0) {
+        } else if (c->status == CHECK_PASS && c->stage == STAGE_PERF) {
             print_wrapped(out, c->message, 6, 90);
         }
     }
@@ -162,7 +162,7 @@ char *report_json(const grading_t *g, double elapsed)
         json_t *t = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:s, s:s}", "name", c->title, "score",
                               c->score, "max_score", c->bonus ? 0.0 : c->points, "status",
                               c->status == CHECK_PASS ? "passed" : "failed", "output", output,
-                              "visibility", c->visibility, "check", c->id, "stage", c->stage);
+                              "visibility", c->visibility, "check", c->id, "stage", stage_names[c->stage]);
         json_object_set_new(t, "name_format", json_string("text"));
         json_object_set_new(t, "bonus", json_boolean(c->bonus));
         json_object_set_new(t, "result", json_string(c->status == CHECK_PASS   ? "pass"

@@ -58,7 +58,7 @@ char *report_junit(const grading_t *g, double elapsed)
         if (!check_is_graded(c))
             continue;
         sb_append(&sb, "    <testcase classname=\"");
-        xml_append(&sb, c->stage);
+        xml_append(&sb, stage_names[c->stage]);
         sb_append(&sb, "\" name=\"");
         xml_append(&sb, c->id);
         sb_printf(&sb, " (%g/%g)\"", c->score, c->bonus ? 0.0 : c->points);

@@ -26,8 +26,6 @@
 #define HARNESS_LIBS "-lcheck_pic -lrt -lm -lsubunit -ljansson -pthread"
 #endif
 
-const char *const stage_names[NSTAGES] = {"build", "rules",    "tests",   "asan", "tsan",
-                                          "valgrind", "programs", "measure", "perf", "bonus"};
 /* How much slower a test runs under a tool than natively, here, with room to
  * spare: its time limits are multiplied by this. */
 #define SANITIZER_SLOWDOWN 3.0 /* ThreadSanitizer, ASan+UBSan */
@@ -311,13 +309,13 @@ static void plan_builds(grading_t *g)
         program_t *p = c->program;
         if (p == NULL || !p->available)
             continue;
-        if (strcmp(c->stage, "tsan") == 0)
+        if (c->stage == STAGE_TSAN)
             p->wanted[VARIANT_TSAN] = true;
-        else if (strcmp(c->stage, "asan") == 0)
+        else if (c->stage == STAGE_ASAN)
             p->wanted[VARIANT_ASAN] = true;
         else
             p->wanted[VARIANT_PLAIN] = true;
-        if (strcmp(c->stage, "perf") == 0 || strcmp(c->stage, "measure") == 0)
+        if (c->stage == STAGE_PERF || c->stage == STAGE_MEASURE)
             p->wanted[VARIANT_REFERENCE] = true;
     }
     if (!g->have_clang)
@@ -472,6 +470,8 @@ static void copy_reference(const exercise_t *ex, const char *ref)
     }
 }
 
+static void check_case_names(grading_t *g);
+
 void stage_build(grading_t *g)
 {
     exercise_t *ex = g->ex;
@@ -536,9 +536,9 @@ void stage_build(grading_t *g)
                 bool have = diag_compiler(shown, &ex->student_files, &d);
                 if (v == VARIANT_TSAN || v == VARIANT_ASAN) {
                     /* the plain build worked; this one did not: only its stage's checks fail */
-                    const char *st = v == VARIANT_TSAN ? "tsan" : "asan";
+                    stage_t st = v == VARIANT_TSAN ? STAGE_TSAN : STAGE_ASAN;
                     for (size_t k = 0; k < ex->nchecks; k++)
-                        if (strcmp(ex->checks[k].stage, st) == 0 && ex->checks[k].status == CHECK_PENDING) {
+                        if (ex->checks[k].stage == st && ex->checks[k].status == CHECK_PENDING) {
                             check_fail(&ex->checks[k], "%s could not compile %s for %s: %s",
                                        compiler_for((variant_t)v), name,
                                        v == VARIANT_TSAN ? "ThreadSanitizer" : "AddressSanitizer",
@@ -602,9 +602,11 @@ void stage_build(grading_t *g)
         free(objdir);
         free(bindir);
     }
-    if (c->status == CHECK_PENDING)
+    if (c->status == CHECK_PENDING) {
+        check_case_names(g);
         check_pass(c, "%s compiled%s", ex->student_files.v[0],
                    c->details != NULL ? " (with warnings: see the details)" : "");
+    }
 out:
     /* The linked programs hold what they need of the reference: its source
      * and objects go, so a kept scratch directory (--keep) never shows them. */
@@ -720,18 +722,15 @@ void stage_rules(grading_t *g)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, "rules") != 0 || !check_ready(g, c))
+        if (c->stage != STAGE_RULES || !check_ready(g, c))
             continue;
-        strvec_t forbid = {0}, sections = {0}, source = {0};
-        sv_push_words(&forbid, ini_get(c->sec, "forbid"));
-        sv_push_words(&sections, ini_get(c->sec, "forbid_sections"));
-        sv_push_words(&source, ini_get(c->sec, "forbid_source"));
+        const strvec_t *forbid = &c->forbid, *sections = &c->forbid_sections, *source = &c->forbid_source;
         strbuf_t found = {0};
         for (size_t f = 0; f < ex->student_files.n; f++) {
             const char *file = ex->student_files.v[f];
-            if (source.n > 0)
-                match_source(g, file, &source, &found);
-            if (forbid.n > 0) {
+            if (source->n > 0)
+                match_source(g, file, source, &found);
+            if (forbid->n > 0) {
                 /* all symbols: the ones it calls (U) and the ones it defines,
                  * such as __tsan_default_suppressions */
                 char *out = inspect_object(g, "nm", "-A", file);
@@ -749,11 +748,11 @@ void stage_rules(grading_t *g)
                         type = w[0], sym = w[1];
                     else
                         continue;
-                    match_forbidden(&forbid, sym, strcmp(type, "U") == 0 ? "calls" : "defines", &found);
+                    match_forbidden(forbid, sym, strcmp(type, "U") == 0 ? "calls" : "defines", &found);
                 }
                 free(out);
             }
-            if (sections.n > 0) {
+            if (sections->n > 0) {
                 char *out = inspect_object(g, "readelf", "-SW", file);
                 char *save = NULL;
                 /* lines: "  [ 5] .init_array.00101 INIT_ARRAY ..." */
@@ -761,21 +760,18 @@ void stage_rules(grading_t *g)
                     char *b = strchr(l, ']');
                     char name[512];
                     if (b != NULL && sscanf(b + 1, " %511s", name) == 1)
-                        match_forbidden(&sections, name, "has the section", &found);
+                        match_forbidden(sections, name, "has the section", &found);
                 }
                 free(out);
             }
         }
-        const char *why = ini_get(c->sec, "why");
+        const char *why = c->why;
         if (found.len > 0)
             check_fail(c, "%s %s, which the rules of this exercise forbid: %s", ex->student_files.v[0],
                        found.s, why != NULL ? why : "a grader that is told to look away cannot vouch for your code");
         else
             check_pass(c, "nothing forbidden");
         free(found.s);
-        sv_free(&forbid);
-        sv_free(&sections);
-        sv_free(&source);
     }
 }
 
@@ -914,6 +910,48 @@ static void run_program(grading_t *g, const char *binary, const strvec_t *cases,
     read_records(pr);
     sv_free(&argv);
     sv_free(&env);
+}
+
+/* Asks each built test program which of the cases the manifest names it
+ * defines (check_main.c's --list), before anything is graded: a case it does
+ * not define is the manifest's mistake, and the grader stops (status 2). A
+ * program that does not answer (the student's code stopped it before main)
+ * is not asked again: its tests will say what is wrong. */
+static void check_case_names(grading_t *g)
+{
+    exercise_t *ex = g->ex;
+    for (size_t pi = 0; pi < ex->nprograms; pi++) {
+        program_t *p = &ex->programs[pi];
+        const char *bin = NULL;
+        for (int v = 0; v < NVARIANTS && bin == NULL; v++)
+            bin = v != VARIANT_REFERENCE ? p->binary[v] : NULL;
+        if (!p->is_check || bin == NULL)
+            continue;
+        strvec_t args = {0};
+        sv_push(&args, "--list");
+        for (size_t i = 0; i < ex->nchecks; i++)
+            for (size_t k = 0; ex->checks[i].program == p && k < ex->checks[i].cases.n; k++)
+                if (!sv_contains(&args, ex->checks[i].cases.v[k]))
+                    sv_push(&args, ex->checks[i].cases.v[k]);
+        prog_run_t pr;
+        run_program(g, bin, &args, NULL, NULL, NULL, 30, 1, p->binary[VARIANT_PLAIN] != bin, "list", &pr);
+        json_t *records = load_records(pr.token, pr.results_path), *rec;
+        strvec_t defined = {0};
+        bool whole = false;
+        size_t i;
+        json_array_foreach(records, i, rec) {
+            const char *kind = record_field(rec, "kind"), *name = record_field(rec, "name");
+            whole |= strcmp(kind, "listed") == 0;
+            if (strcmp(kind, "case") == 0 && name != NULL)
+                sv_push(&defined, name);
+        }
+        if (whole)
+            exercise_check_cases(ex, p, &defined);
+        json_decref(records);
+        sv_free(&defined);
+        sv_free(&args);
+        prog_run_free(&pr);
+    }
 }
 
 /* Check's words for how a test ended, as a sentence. */
@@ -1081,7 +1119,7 @@ static void locate_crash(grading_t *g, check_t *c, program_t *p, const char *cas
 }
 
 /* Runs the Check cases of every ready check of the given stage, one run per program. */
-static void run_case_checks(grading_t *g, const char *stage)
+static void run_case_checks(grading_t *g, stage_t stage)
 {
     exercise_t *ex = g->ex;
     for (size_t pi = 0; pi < ex->nprograms; pi++) {
@@ -1089,7 +1127,7 @@ static void run_case_checks(grading_t *g, const char *stage)
         strvec_t cases = {0};
         for (size_t i = 0; i < ex->nchecks; i++) {
             check_t *c = &ex->checks[i];
-            if (c->program == p && strcmp(c->stage, stage) == 0 && check_ready(g, c))
+            if (c->program == p && c->stage == stage && check_ready(g, c))
                 for (size_t k = 0; k < c->cases.n; k++)
                     if (!sv_contains(&cases, c->cases.v[k]))
                         sv_push(&cases, c->cases.v[k]);
@@ -1101,7 +1139,7 @@ static void run_case_checks(grading_t *g, const char *stage)
                     p->name, &pr);
         for (size_t i = 0; i < ex->nchecks; i++) {
             check_t *c = &ex->checks[i];
-            if (c->program != p || strcmp(c->stage, stage) != 0 || c->status != CHECK_PENDING)
+            if (c->program != p || c->stage != stage || c->status != CHECK_PENDING)
                 continue;
             char *why = NULL, *crashed_case = NULL;
             bool crashed;
@@ -1121,12 +1159,12 @@ static void run_case_checks(grading_t *g, const char *stage)
 
 void stage_tests(grading_t *g)
 {
-    run_case_checks(g, "tests");
+    run_case_checks(g, STAGE_TESTS);
 }
 
 void stage_bonus(grading_t *g)
 {
-    run_case_checks(g, "bonus");
+    run_case_checks(g, STAGE_BONUS);
 }
 
 /* The cases of c worth running under a tool: those whose own check in the tests
@@ -1140,7 +1178,7 @@ static void usable_cases(grading_t *g, const check_t *c, strvec_t *cases, char *
         bool ok = true;
         for (size_t k = 0; k < g->ex->nchecks; k++) {
             const check_t *t = &g->ex->checks[k];
-            if (t->program == c->program && strcmp(t->stage, "tests") == 0 &&
+            if (t->program == c->program && t->stage == STAGE_TESTS &&
                 sv_contains(&t->cases, c->cases.v[i]) && t->status != CHECK_PASS)
                 ok = false;
         }
@@ -1165,14 +1203,15 @@ static void note_left_out(check_t *c, const char *left_out)
 /* ---- sanitizers: ThreadSanitizer, AddressSanitizer + UBSan ---- */
 
 typedef struct {
-    const char *stage, *tool, *log_prefix;
+    stage_t stage;
+    const char *tool, *log_prefix;
     variant_t variant;
     bool (*diagnose)(const char *, const strvec_t *, diag_t *);
 } sanitizer_t;
 
 static const sanitizer_t sanitizers[] = {
-    {"tsan", "ThreadSanitizer", "tsan", VARIANT_TSAN, diag_tsan},
-    {"asan", "AddressSanitizer and UBSan", "asan", VARIANT_ASAN, diag_asan},
+    {STAGE_TSAN, "ThreadSanitizer", "tsan", VARIANT_TSAN, diag_tsan},
+    {STAGE_ASAN, "AddressSanitizer and UBSan", "asan", VARIANT_ASAN, diag_asan},
 };
 
 /* The options of a sanitizer run: reports go to files in logdir, never to the
@@ -1194,7 +1233,7 @@ static void run_sanitizer(grading_t *g, const sanitizer_t *san)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, san->stage) != 0 || !check_ready(g, c))
+        if (c->stage != san->stage || !check_ready(g, c))
             continue;
         if (san->variant == VARIANT_TSAN && !g->have_clang) {
             check_skip(c, "not run: clang is not installed (run: make deps)");
@@ -1204,8 +1243,7 @@ static void run_sanitizer(grading_t *g, const sanitizer_t *san)
             check_fail(c, "the %s build of %s failed", san->tool, c->program->name);
             continue;
         }
-        const char *r = ini_get(c->sec, "repeat");
-        int repeat = r != NULL ? atoi(r) : 1;
+        int repeat = c->repeat;
         strvec_t cases = {0};
         char *left_out = NULL;
         usable_cases(g, c, &cases, &left_out);
@@ -1220,7 +1258,7 @@ static void run_sanitizer(grading_t *g, const sanitizer_t *san)
             sanitizer_env(san, logdir, &env);
             prog_run_t pr;
             run_program(g, c->program->binary[san->variant], &cases, NULL, &env, logdir,
-                        c->program->timeout_s, SANITIZER_SLOWDOWN, true, san->stage, &pr);
+                        c->program->timeout_s, SANITIZER_SLOWDOWN, true, stage_names[san->stage], &pr);
             /* UBSan, inside an ASan build, reports on stderr whatever its
              * options say; and its paths are the scratch copy's */
             char *raw = read_logs(logdir, san->log_prefix);
@@ -1275,7 +1313,7 @@ void stage_valgrind(grading_t *g)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, "valgrind") != 0 || !check_ready(g, c))
+        if (c->stage != STAGE_VALGRIND || !check_ready(g, c))
             continue;
         if (!g->have_valgrind) {
             check_skip(c, "not run: valgrind is not installed (run: make deps)");
@@ -1284,7 +1322,7 @@ void stage_valgrind(grading_t *g)
         char *logdir = new_rundir(g, "vg-logs");
         strvec_t wrapper = {0};
         push_valgrind(&wrapper, logdir);
-        const char *expect = ini_get(c->sec, "expect_error");
+        const char *expect = c->expect_error;
         prog_run_t pr;
         strvec_t cases = {0};
         char *left_out = NULL;
@@ -1358,7 +1396,7 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
 {
     strvec_t args = {0};
     sv_push(&args, mode);
-    push_args(g, &args, ini_get(c->sec, "args"));
+    push_args(g, &args, c->args);
     prog_run_t pr;
     run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, 1, false, "perf", &pr);
     double ns = -1;
@@ -1384,12 +1422,6 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
     return ns;
 }
 
-static double number(const check_t *c, const char *key, double dflt)
-{
-    const char *v = ini_get(c->sec, key);
-    return v != NULL ? atof(v) : dflt;
-}
-
 double perf_fraction(double m, double zero_at, double full_at)
 {
     if (full_at <= zero_at)
@@ -1403,10 +1435,10 @@ void stage_perf(grading_t *g)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, "perf") != 0 || !check_ready(g, c))
+        if (c->stage != STAGE_PERF || !check_ready(g, c))
             continue;
-        int rounds = (int)number(c, "rounds", 5), best_of = (int)number(c, "best_of", 1);
-        double full_at = number(c, "full_at", 2.0), zero_at = number(c, "zero_at", 1.0);
+        int rounds = c->rounds, best_of = c->best_of;
+        double full_at = c->full_at, zero_at = c->zero_at;
         double *ratio = xcalloc((size_t)rounds, sizeof *ratio);
         double *ref_ratio = xcalloc((size_t)rounds, sizeof *ref_ratio);
         const char *who[3] = {"student", "reference", "malloc"};
@@ -1453,7 +1485,7 @@ void stage_perf(grading_t *g)
              * threads than the one the bar was set on) lets even the reference
              * reach less: then it is that share of the reference's own figure,
              * measured in the same rounds. */
-            double share = number(c, "reference_share", 0.75);
+            double share = c->reference_share;
             double bar = full_at, zero = zero_at;
             char *lowered = xstrdup("");
             if (share > 0 && share * mref < full_at) {
@@ -1464,7 +1496,7 @@ void stage_perf(grading_t *g)
                                     full_at, share * 100);
             }
             double frac = perf_fraction(m, zero, bar);
-            const char *baseline = ini_get(c->sec, "baseline_name");
+            const char *baseline = c->baseline_name;
             char *figures = xasprintf("%.2fx %s %s (median of %d rounds, %.2f-%.2f%s); "
                                       "the reference: %.2fx; full points at %.2fx%s, none at %.2fx",
                                       m, m >= 1 ? "faster than" : "as fast as",
@@ -1475,7 +1507,7 @@ void stage_perf(grading_t *g)
                 check_pass(c, "%s", figures);
             } else {
                 /* what to try next, from the manifest */
-                const char *advice = ini_get(c->sec, "advice");
+                const char *advice = c->advice;
                 check_fail(c, "%s%s%s", figures, advice != NULL ? ": " : "", advice != NULL ? advice : "");
                 c->score = c->points * frac;
             }
@@ -1494,7 +1526,7 @@ static double measure_once(grading_t *g, check_t *c, const char *binary, const c
                            char **note, char **why)
 {
     strvec_t args = {0};
-    push_args(g, &args, ini_get(c->sec, "args"));
+    push_args(g, &args, c->args);
     prog_run_t pr;
     run_program(g, binary, &args, NULL, NULL, NULL, c->program->timeout_s, 1, false, "measure", &pr);
     bool found = false;
@@ -1538,12 +1570,10 @@ void stage_measure(grading_t *g)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, "measure") != 0 || !check_ready(g, c))
+        if (c->stage != STAGE_MEASURE || !check_ready(g, c))
             continue;
-        const char *metric = ini_get(c->sec, "metric");
-        if (metric == NULL)
-            die("%s/exercise.ini: [check %s] needs metric = <the name its program records>", ex->dir, c->id);
-        double zero_at = number(c, "zero_at", 0), full_at = number(c, "full_at", 1);
+        const char *metric = c->metric;
+        double zero_at = c->zero_at, full_at = c->full_at;
         char *note = NULL, *why = NULL, *ref_note = NULL;
         double v = measure_once(g, c, c->program->binary[VARIANT_PLAIN], metric, &note, &why);
         if (why != NULL) {
@@ -1640,14 +1670,12 @@ static json_t *served_record(json_t *records, const char *name)
 
 /* Did each program named in served_by run its allocations on the student's
  * library? "ok: ..." when so, else the sentence that says what went wrong. */
-static char *served_verdict(json_t *records, const char *served_by, const char *cmd)
+static char *served_verdict(json_t *records, const strvec_t *names, const char *cmd)
 {
-    strvec_t names = {0};
-    sv_push_words(&names, served_by != NULL ? served_by : "");
     strbuf_t ok = {0};
     char *bad = NULL;
-    for (size_t i = 0; i < names.n && bad == NULL; i++) {
-        json_t *rec = served_record(records, names.v[i]);
+    for (size_t i = 0; i < names->n && bad == NULL; i++) {
+        json_t *rec = served_record(records, names->v[i]);
         const char *n = rec != NULL ? record_field(rec, "calls") : NULL;
         const char *h = rec != NULL ? record_field(rec, "libc_heap") : NULL;
         unsigned long calls = n != NULL ? strtoul(n, NULL, 10) : 0;
@@ -1655,17 +1683,16 @@ static char *served_verdict(json_t *records, const char *served_by, const char *
         if (rec == NULL || calls == 0)
             bad = xasprintf("`%s` ran, but `%s` never called your library: it was not loaded into "
                             "that program, or the calls did not reach it",
-                            cmd, names.v[i]);
+                            cmd, names->v[i]);
         else if (heap > 0)
             bad = xasprintf("`%s` called your library %lu times, but the C library's own malloc "
                             "holds %lu bytes in it: your functions handed the calls to glibc "
                             "instead of serving them",
-                            names.v[i], calls, heap);
+                            names->v[i], calls, heap);
         else
             sb_printf(&ok, "%s%s ran on your library (%lu calls, none reached glibc's malloc)",
-                      ok.len ? "; " : "", names.v[i], calls);
+                      ok.len ? "; " : "", names->v[i], calls);
     }
-    sv_free(&names);
     if (bad != NULL) {
         free(sb_take(&ok));
         return bad;
@@ -1680,14 +1707,10 @@ void stage_programs(grading_t *g)
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
-        if (strcmp(c->stage, "programs") != 0 || !check_ready(g, c))
+        if (c->stage != STAGE_PROGRAMS || !check_ready(g, c))
             continue;
         const char *lib = c->program->binary[VARIANT_PLAIN];
-        const char *cmd_text = ini_get(c->sec, "command"), *setup_text = ini_get(c->sec, "setup");
-        if (cmd_text == NULL || ini_get(c->sec, "served_by") == NULL)
-            die("%s/exercise.ini: [check %s] needs command = <a shell line> and served_by = <the "
-                "programs that must run on the library>",
-                ex->dir, c->id);
+        const char *cmd_text = c->command, *setup_text = c->setup;
         if (lib == NULL) {
             check_fail(c, "the library %s was not built", c->program->name);
             continue;
@@ -1695,7 +1718,7 @@ void stage_programs(grading_t *g)
         char *a = str_replace_all(cmd_text, "{exercise}", ex->dir);
         char *cmd = str_replace_all(a, "{root}", ex->root);
         free(a);
-        double timeout_s = number(c, "timeout", c->program->timeout_s) * g->time_scale;
+        double timeout_s = (c->timeout_s > 0 ? c->timeout_s : c->program->timeout_s) * g->time_scale;
         char *rundir = new_rundir(g, "program");
         char *resdir = xasprintf("%s/results/%03d-program", g->workdir, g->run_counter);
         sandbox_mkdir(g, resdir);
@@ -1720,7 +1743,7 @@ void stage_programs(grading_t *g)
         run_shell(g, cmd, rundir, lib, resdir, token, timeout_s, &res);
         char *records_path = xasprintf("%s/records.jsonl", resdir);
         json_t *records = load_records(token, records_path);
-        char *served = served_verdict(records, ini_get(c->sec, "served_by"), cmd);
+        char *served = served_verdict(records, &c->served_by, cmd);
         json_decref(records);
         char *diff = first_difference(base.output, res.output);
         char *end = run_describe_end(&res);

@@ -17,14 +17,15 @@
 static void tiny_exercise(exercise_t *ex)
 {
     static const struct {
-        const char *id, *title, *stage;
+        const char *id, *title;
+        stage_t stage;
         double points;
         bool bonus;
     } spec[] = {
-        {"build", "pool.c compiles", "build", 0, false},
-        {"tests/basic", "blocks come back after pool_free", "tests", 4, false},
-        {"perf/seed", "speedup over malloc", "perf", 7, false},
-        {"bonus/thread-cache", "bonus: a cache per thread", "bonus", 3, true},
+        {"build", "pool.c compiles", STAGE_BUILD, 0, false},
+        {"tests/basic", "blocks come back after pool_free", STAGE_TESTS, 4, false},
+        {"perf/seed", "speedup over malloc", STAGE_PERF, 7, false},
+        {"bonus/thread-cache", "bonus: a cache per thread", STAGE_BONUS, 3, true},
     };
     memset(ex, 0, sizeof *ex);
     ex->id = xstrdup("06");
@@ -35,7 +36,7 @@ static void tiny_exercise(exercise_t *ex)
     for (size_t i = 0; i < ex->nchecks; i++) {
         ex->checks[i].id = xstrdup(spec[i].id);
         ex->checks[i].title = xstrdup(spec[i].title);
-        ex->checks[i].stage = xstrdup(spec[i].stage);
+        ex->checks[i].stage = spec[i].stage;
         ex->checks[i].points = spec[i].points;
         ex->checks[i].bonus = spec[i].bonus;
     }
@@ -46,7 +47,6 @@ static void free_exercise(exercise_t *ex)
     for (size_t i = 0; i < ex->nchecks; i++) {
         free(ex->checks[i].id);
         free(ex->checks[i].title);
-        free(ex->checks[i].stage);
     }
     free(ex->checks);
     free(ex->id);

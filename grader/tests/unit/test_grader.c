@@ -24,6 +24,7 @@ static char *kit_root;
 
 TCase *submission_tests(void);   /* test_submission.c */
 TCase *batch_report_tests(void); /* test_batch_report.c */
+TCase *manifest_tests(const char *kit_root); /* test_manifest.c */
 TCase *trace_tests(void);        /* test_trace.c */
 
 /* ---- manifest ---- */
@@ -122,7 +123,7 @@ START_TEST(too_few_cpus_skips_with_reason)
     exercise_load(&ex, kit_root, dir);
     grading_t g = {.ex = &ex};
     for (size_t i = 0; i < ex.nchecks; i++)
-        if (strcmp(ex.checks[i].stage, "bonus") != 0)
+        if (ex.checks[i].stage != STAGE_BONUS)
             check_pass(&ex.checks[i], "ok");
     check_t *c = exercise_check(&ex, "bonus/per-cpu");
     ck_assert_ptr_nonnull(c);
@@ -822,6 +823,7 @@ int main(int argc, char **argv)
     }
     suite_add_tcase(s, submission_tests());
     suite_add_tcase(s, batch_report_tests());
+    suite_add_tcase(s, manifest_tests(kit_root));
     suite_add_tcase(s, trace_tests());
     TCase *exits = tcase_create("manifest-errors");
     tcase_add_exit_test(exits, manifest_rejects_later_dependency, 2);
