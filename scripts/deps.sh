@@ -3,7 +3,7 @@
 # them as root, or prints the one command to run. Exit 0 when all are there.
 PKGS="gcc make binutils patch pkg-config clang libclang-rt-14-dev check libsubunit-dev \
 libjansson-dev libarchive-dev valgrind bubblewrap gnuplot-nox zip unzip bzip2 python3 \
-libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
+libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 llvm-14"
 
 missing=""
 for p in $PKGS; do
