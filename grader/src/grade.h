@@ -43,17 +43,38 @@ void ini_free(ini_t *ini);
 
 /* ---- exercise ---- */
 
-/* The stages, in the order they run: a check may depend only on checks of
- * earlier stages. */
+typedef enum { VARIANT_PLAIN, VARIANT_TSAN, VARIANT_ASAN, VARIANT_REFERENCE, NVARIANTS } variant_t;
+#define BUILDS(v) (1u << VARIANT_##v)
+
+/* The one table of stages, in the order they run (a check may depend only on
+ * checks of earlier stages): X(ID, name, builds). A stage is judged by the
+ * function stage_<name>; `builds` are the variants of its checks' programs it
+ * runs; the keys its checks take are the rows of the manifest's schema
+ * (manifest.c) whose stages name it. Everything else knows a stage by its
+ * stage_t. */
+#define ALAB_STAGES(X)                                                                             \
+    X(BUILD, build, BUILDS(PLAIN))                                                                 \
+    X(RULES, rules, 0)                                                                             \
+    X(TESTS, tests, BUILDS(PLAIN))                                                                 \
+    X(ASAN, asan, BUILDS(ASAN))                                                                    \
+    X(TSAN, tsan, BUILDS(TSAN))                                                                    \
+    X(VALGRIND, valgrind, BUILDS(PLAIN))                                                           \
+    X(PROGRAMS, programs, BUILDS(PLAIN))                                                           \
+    X(MEASURE, measure, BUILDS(PLAIN) | BUILDS(REFERENCE))                                         \
+    X(PERF, perf, BUILDS(PLAIN) | BUILDS(REFERENCE))                                               \
+    X(BONUS, bonus, BUILDS(PLAIN))
+
 typedef enum {
-    STAGE_BUILD, STAGE_RULES, STAGE_TESTS, STAGE_ASAN, STAGE_TSAN, STAGE_VALGRIND,
-    STAGE_PROGRAMS, STAGE_MEASURE, STAGE_PERF, STAGE_BONUS, NSTAGES
+#define STAGE_ENUM(id, name, builds) STAGE_##id,
+    ALAB_STAGES(STAGE_ENUM)
+#undef STAGE_ENUM
+    NSTAGES
 } stage_t;
 extern const char *const stage_names[NSTAGES];
+/* -1 when name is not a stage. */
+int stage_find(const char *name);
 
 typedef enum { CHECK_PENDING, CHECK_PASS, CHECK_FAIL, CHECK_SKIP } check_status_t;
-
-typedef enum { VARIANT_PLAIN, VARIANT_TSAN, VARIANT_ASAN, VARIANT_REFERENCE, NVARIANTS } variant_t;
 
 typedef struct program {
     char *name;
@@ -145,7 +166,7 @@ typedef struct {
     double stage_seconds[NSTAGES];
     bool stage_ran[NSTAGES];
     int run_counter;    /* names scratch directories and result files */
-    strvec_t skip;      /* stages not to run (--skip) */
+    bool skip[NSTAGES]; /* stages not to run (--skip) */
     unsigned sandbox_uid, sandbox_gid; /* who runs student code; 0: the grader's user */
     double time_scale;  /* multiplies every time limit of student code (--timeout-scale) */
     strvec_t flags;     /* what happened, for a gradebook: timeout, crash, memory, ... */
@@ -156,6 +177,13 @@ typedef struct {
 void grading_flag(grading_t *g, const char *flag);
 
 /* Stages: each judges the checks of its stage that are still pending. */
+typedef struct {
+    const char *name;
+    void (*run)(grading_t *g);
+    unsigned builds; /* BUILDS(...) of the variants its checks' programs need */
+} stage_def_t;
+extern const stage_def_t stage_table[NSTAGES]; /* stages.c, from ALAB_STAGES */
+
 void stage_build(grading_t *g);
 void stage_rules(grading_t *g);
 void stage_tests(grading_t *g);

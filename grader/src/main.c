@@ -378,15 +378,16 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
     grading_t g = {.ex = &ex, .seed = seed, .time_scale = o->time_scale > 0 ? o->time_scale : 1};
     if (skip != NULL) {
         char *words = str_replace_all(skip, ",", " ");
-        sv_push_words(&g.skip, words);
+        strvec_t names = {0};
+        sv_push_words(&names, words);
         free(words);
-        for (size_t i = 0; i < g.skip.n; i++) {
-            bool known = false;
-            for (int s = 0; s < NSTAGES; s++)
-                known |= strcmp(g.skip.v[i], stage_names[s]) == 0;
-            if (!known || strcmp(g.skip.v[i], "build") == 0)
-                die("--skip %s: not a stage that can be skipped", g.skip.v[i]);
+        for (size_t i = 0; i < names.n; i++) {
+            int s = stage_find(names.v[i]);
+            if (s < 0 || s == STAGE_BUILD)
+                die("--skip %s: not a stage that can be skipped", names.v[i]);
+            g.skip[s] = true;
         }
+        sv_free(&names);
     }
     g.have_clang = command_exists("clang");
     g.have_valgrind = command_exists("valgrind");
@@ -473,10 +474,6 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
         free(t);
     }
 
-    void (*stages[NSTAGES])(grading_t *) = {stage_build,    stage_rules,    stage_tests,
-                                            stage_asan,     stage_tsan,     stage_valgrind,
-                                            stage_programs, stage_measure,  stage_perf,
-                                            stage_bonus};
     bool tty = isatty(2) && !quiet;
     for (int s = 0; s < NSTAGES; s++) {
         bool any = false;
@@ -484,7 +481,7 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
             any |= (int)ex.checks[i].stage == s;
         if (!any)
             continue;
-        if (sv_contains(&g.skip, stage_names[s])) {
+        if (g.skip[s]) {
             for (size_t i = 0; i < ex.nchecks; i++)
                 if ((int)ex.checks[i].stage == s)
                     check_skip(&ex.checks[i], "not run: the %s stage was skipped (--skip)", stage_names[s]);
@@ -495,7 +492,7 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
         bool alone = s == STAGE_PERF && stage_has_work(&g, s);
         stage_lock(lock_fd, turnstile, alone);
         double start = now_seconds();
-        stages[s](&g);
+        stage_table[s].run(&g);
         g.stage_seconds[s] = now_seconds() - start;
         g.stage_ran[s] = true;
         stage_unlock(lock_fd, turnstile, alone);

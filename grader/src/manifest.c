@@ -11,8 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const stage_names[NSTAGES] = {"build", "rules",    "tests",   "asan", "tsan",
-                                          "valgrind", "programs", "measure", "perf", "bonus"};
+const char *const stage_names[NSTAGES] = {
+#define STAGE_NAME(id, name, builds) #name,
+    ALAB_STAGES(STAGE_NAME)
+#undef STAGE_NAME
+};
+
+int stage_find(const char *name)
+{
+    for (int i = 0; name != NULL && i < NSTAGES; i++)
+        if (strcmp(name, stage_names[i]) == 0)
+            return i;
+    return -1;
+}
 
 bool ini_parse(const char *text, ini_t *ini, char **err)
 {
@@ -387,10 +398,7 @@ static void load_check(exercise_t *ex, const char *path, const ini_section_t *s,
     c->sec = s;
     c->id = xstrdup(s->name);
     const char *stage = ini_get(s, "stage");
-    int st = -1;
-    for (int i = 0; stage != NULL && i < NSTAGES; i++)
-        if (strcmp(stage, stage_names[i]) == 0)
-            st = i;
+    int st = stage_find(stage);
     if (st < 0) {
         strbuf_t names = {0};
         for (int i = 0; i < NSTAGES; i++)

@@ -33,6 +33,12 @@
 
 static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "asan", "reference"};
 
+const stage_def_t stage_table[NSTAGES] = {
+#define STAGE_DEF(id, name, builds) {#name, stage_##name, builds},
+    ALAB_STAGES(STAGE_DEF)
+#undef STAGE_DEF
+};
+
 /* ---- checks ---- */
 
 static void check_set(check_t *c, check_status_t st, double score, const char *fmt, va_list ap)
@@ -300,23 +306,17 @@ static bool link_program(grading_t *g, variant_t v, const program_t *p, const st
     return ok;
 }
 
-/* Which variants of which programs the pending checks need. */
+/* Which variants of which programs the checks of the stages that run need. */
 static void plan_builds(grading_t *g)
 {
     exercise_t *ex = g->ex;
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
         program_t *p = c->program;
-        if (p == NULL || !p->available)
+        if (p == NULL || !p->available || g->skip[c->stage])
             continue;
-        if (c->stage == STAGE_TSAN)
-            p->wanted[VARIANT_TSAN] = true;
-        else if (c->stage == STAGE_ASAN)
-            p->wanted[VARIANT_ASAN] = true;
-        else
-            p->wanted[VARIANT_PLAIN] = true;
-        if (c->stage == STAGE_PERF || c->stage == STAGE_MEASURE)
-            p->wanted[VARIANT_REFERENCE] = true;
+        for (int v = 0; v < NVARIANTS; v++)
+            p->wanted[v] |= (stage_table[c->stage].builds & (1u << v)) != 0;
     }
     if (!g->have_clang)
         for (size_t i = 0; i < ex->nprograms; i++)
