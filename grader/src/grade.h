@@ -171,6 +171,7 @@ typedef struct {
     double time_scale;  /* multiplies every time limit of student code (--timeout-scale) */
     strvec_t flags;     /* what happened, for a gradebook: timeout, crash, memory, ... */
     const char *isolation; /* how runs were isolated (run_isolation()) */
+    bool hung;          /* a test of this grading hung: later test programs get HUNG_LIMIT_S */
 } grading_t;
 
 /* Records that something happened in this grading (once per word). */

@@ -30,6 +30,11 @@
  * spare: its time limits are multiplied by this. */
 #define SANITIZER_SLOWDOWN 3.0 /* ThreadSanitizer, ASan+UBSan */
 #define MEMCHECK_SLOWDOWN 5.0  /* Valgrind's memcheck */
+/* Once a test of a grading has hung, each later run of a test program gets at
+ * most this long (times the tool's slowdown and the time scale): the reference
+ * runs any of the kit's test programs in a few seconds, and a submission that
+ * hangs pays for its loop once, not once per program. */
+#define HUNG_LIMIT_S 10.0
 
 static const char *const variant_names[NVARIANTS] = {"plain", "tsan", "asan", "reference"};
 
@@ -782,6 +787,8 @@ typedef struct {
     bool have_result, done, passed;
     char *rtype, *msg, *file;
     int line;
+    double seconds; /* how long it ran (the harness's clock); 0: unknown */
+    char *after;    /* rtype not-run: the case that hung before it */
 } case_result_t;
 
 typedef struct {
@@ -801,6 +808,7 @@ static void prog_run_free(prog_run_t *pr)
         free(pr->cases[i].rtype);
         free(pr->cases[i].msg);
         free(pr->cases[i].file);
+        free(pr->cases[i].after);
     }
     free(pr->cases);
     free(pr->rundir);
@@ -864,6 +872,9 @@ static void read_records(prog_run_t *pr)
             cr->file = xstrdup(f != NULL ? f : "");
             const char *ln = record_field(rec, "line");
             cr->line = ln != NULL ? atoi(ln) : 0;
+            const char *secs = record_field(rec, "seconds"), *after = record_field(rec, "after");
+            cr->seconds = secs != NULL ? strtod(secs, NULL) : 0;
+            cr->after = after != NULL ? xstrdup(after) : NULL;
         }
     }
     json_decref(records);
@@ -904,10 +915,16 @@ static void run_program(grading_t *g, const char *binary, const strvec_t *cases,
     sv_pushf(&env, "CK_TIMEOUT_MULTIPLIER=%g", g->time_scale * slowdown);
     for (size_t i = 0; extra_env != NULL && i < extra_env->n; i++)
         sv_push(&env, extra_env->v[i]);
+    if (g->hung && timeout_s > HUNG_LIMIT_S)
+        timeout_s = HUNG_LIMIT_S;
     run_in(g, &argv, &env, pr->rundir, resdir, logdir, pr->token, timeout_s * slowdown * g->time_scale,
            sanitizer, &pr->run);
     free(resdir);
     read_records(pr);
+    for (size_t i = 0; i < pr->ncases; i++)
+        g->hung |= pr->cases[i].have_result && pr->cases[i].rtype != NULL &&
+                   strstr(pr->cases[i].msg, "Test timeout expired") != NULL;
+    g->hung |= pr->run.timed_out && cases->n > 0;
     sv_free(&argv);
     sv_free(&env);
 }
@@ -959,9 +976,9 @@ static char *describe_case_error(const case_result_t *cr)
 {
     int n;
     if (strstr(cr->msg, "Test timeout expired") != NULL)
-        return xasprintf("test %s did not finish in its time limit: an infinite loop, a deadlock, "
-                         "or a thread waiting for a lock nobody releases?",
-                         cr->name);
+        return xasprintf("test %s hung: stopped after %.0f s (its time limit): an infinite loop, "
+                         "a deadlock, or a thread waiting for a lock nobody releases?",
+                         cr->name, cr->seconds);
     if (sscanf(cr->msg, "Received signal %d", &n) == 1)
         return xasprintf("test %s crashed: %s", cr->name, cr->msg);
     if (sscanf(cr->msg, "Early exit with return value %d", &n) == 1)
@@ -985,6 +1002,16 @@ static char *run_notes(const prog_run_t *pr)
     return s != NULL ? s : xstrdup("");
 }
 
+/* The first case of a run, in the order it ran them, with no result: the one
+ * running when the program was stopped. */
+static const char *first_without_result(const prog_run_t *pr)
+{
+    for (size_t i = 0; i < pr->ncases; i++)
+        if (!pr->cases[i].have_result)
+            return pr->cases[i].name;
+    return "";
+}
+
 /* Judges the cases of check c from one run; fills *why with the first failure. */
 static bool cases_passed(grading_t *g, check_t *c, const strvec_t *cases, prog_run_t *pr, char **why,
                          bool *crashed, char **crashed_case)
@@ -994,7 +1021,22 @@ static bool cases_passed(grading_t *g, check_t *c, const strvec_t *cases, prog_r
     char *why0 = NULL;
     for (size_t i = 0; i < cases->n && why0 == NULL; i++) {
         case_result_t *cr = find_case(pr, cases->v[i]);
-        if (cr == NULL || !cr->have_result) {
+        const case_result_t *hung = cr != NULL && cr->after != NULL ? find_case(pr, cr->after) : NULL;
+        if (cr != NULL && cr->have_result && cr->after != NULL) {
+            why0 = xasprintf("test %s was not run: test %s before it hung (stopped after %.0f s, its "
+                             "time limit)",
+                             cr->name, cr->after, hung != NULL ? hung->seconds : 0);
+        } else if ((cr == NULL || !cr->have_result) && pr->run.timed_out &&
+                   strcmp(first_without_result(pr), cases->v[i]) != 0) {
+            why0 = xasprintf("test %s was not run: test %s before it hung, and the test program was "
+                             "stopped after %.0f s (time limit)",
+                             cases->v[i], first_without_result(pr), pr->run.wall_s);
+        } else if ((cr == NULL || !cr->have_result) && pr->run.timed_out) {
+            why0 = xasprintf("test %s hung: the test program was stopped after %.0f s (time limit): "
+                             "an infinite loop, a deadlock or a wait that never ends?",
+                             cases->v[i], pr->run.wall_s);
+            grading_flag(g, "timeout");
+        } else if (cr == NULL || !cr->have_result) {
             char *end = run_describe_end(&pr->run);
             /* Check stops the whole program when it cannot record a result
              * (a full disk, the file-size limit): say what it said */
