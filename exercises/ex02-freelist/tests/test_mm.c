@@ -70,8 +70,12 @@ ALAB_TEST(init)
     mm_free(NULL);
     checked("mm_free(NULL)");
     ck_assert_msg(mm_malloc(0) == NULL, "mm_malloc(0) must return NULL");
-    /* a second heap starts as empty as the first */
-    fresh();
+    char *spare = alloc_checked(200); /* a free block on the list when the heap is reset */
+    mm_free(spare);
+    checked("mm_free");
+    /* a second heap starts as empty as the first: nothing of the old one survives */
+    ck_assert_msg(mm_reset_heap() == 0, "mm_init returned -1 on an emptied heap");
+    checked("mm_init on a heap emptied after use (it must forget the old heap, its free list too)");
     char *again = alloc_checked(1);
     ck_assert_msg(again == first,
                   "after mm_init on an emptied heap, the first block was at %p, but at %p "
