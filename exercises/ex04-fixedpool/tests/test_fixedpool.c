@@ -328,19 +328,23 @@ ALAB_TEST(unaligned_arena)
 
 ALAB_TEST(free_null)
 {
+    /* Whatever order the pool hands blocks out in, fp_free(fp, NULL) must not
+     * change how many it has: all four, before and after. */
     static _Alignas(16) unsigned char arena[4 * 16];
     fixedpool_t fp;
     require(fp_init(&fp, arena, sizeof arena, 16) == 0, "fp_init(fp, arena, 64, 16) returned -1");
     fp_free(&fp, NULL);
-    void *p = fp_alloc(&fp);
-    require(p != NULL, "fp_alloc returned NULL after fp_free(fp, NULL)");
-    fp_free(&fp, p);
+    size_t n = take_all(&fp, held, 4);
+    require(n == 4, "after fp_free(fp, NULL) on a new pool of 4 blocks, fp_alloc handed out %zu "
+            "blocks before NULL: fp_free(fp, NULL) must do nothing", n);
+    for (size_t i = 0; i < 4; i++)
+        fp_free(&fp, held[i]);
     fp_free(&fp, NULL);
-    void *q = fp_alloc(&fp);
-    require(q == p, "fp_free(fp, NULL) must do nothing, but after it fp_alloc returned %p, "
-                  "not %p, the block freed just before", q, p);
-    size_t n = 1 + take_all(&fp, held, 3);
-    require(n == 4, "after two calls of fp_free(fp, NULL), the pool of 4 blocks handed out %zu", n);
+    fp_free(&fp, NULL);
+    n = take_all(&fp, held, 4);
+    require(n == 4, "after all 4 blocks came back and fp_free(fp, NULL) was called twice, fp_alloc "
+            "handed out %zu blocks before NULL (a NULL on the free list?): fp_free(fp, NULL) must "
+            "do nothing", n);
     fp_destroy(&fp);
 }
 
@@ -367,10 +371,12 @@ ALAB_TEST(two_pools)
     fp_free(&a, ha[2]);
     fp_free(&b, hb[4]);
     void *pa = fp_alloc(&a), *pb = fp_alloc(&b);
-    require(pa == ha[2] && pb == hb[4],
-                  "freed %p to pool A and %p to pool B; the next fp_alloc of each returned %p and "
-                  "%p: each pool hands out its own block freed last",
-                  ha[2], hb[4], pa, pb);
+    require(pa != NULL && pb != NULL, "after a free to each pool, fp_alloc returned %p from A and %p "
+            "from B", pa, pb);
+    block_index(pa, arena_a, 16, 16, "pool A after a block was freed to each pool");
+    require(pb == hb[4], "pool B's only free block is %p, freed to it just now, yet fp_alloc(B) "
+            "returned %p: each pool hands out its own blocks", hb[4], pb);
+    ha[2] = pa; /* pool A had 11 free blocks, in an order of its own: pa is held now */
     for (int i = 6; i < 16; i++) {
         ha[i] = fp_alloc(&a);
         require(ha[i] != NULL, "pool A returned NULL for block %d of 16", i + 1);
