@@ -1,7 +1,7 @@
 /* mutant: forwards_to_libc
  * what: every ti_ function of the family hands the call to glibc's own malloc (__libc_malloc and friends), with statistics on the side: the library loads, but serves nothing
  * fail: rules/mmap-only programs/ls programs/sort programs/python3 programs/make
- * may-fail: tests/basic tests/usable-size tests/realloc tests/aligned tests/overflow tests/stats tests/bin-cap tests/coalesce tests/hit-rate tests/pollution tests/threads tests/cross-thread tests/thread-exit tests/lock-share tests/fork hidden/varied tsan/races valgrind/memcheck perf/vs-one-lock perf/larson perf/glibc-thread perf/scratch perf/mstress
+ * may-fail: tests/basic tests/usable-size tests/realloc tests/aligned tests/overflow tests/stats tests/bin-cap tests/coalesce tests/hit-rate tests/pollution tests/threads tests/cross-thread tests/thread-exit tests/lock-share tests/fork hidden/varied tsan/races valgrind/memcheck perf/vs-one-lock perf/larson perf/glibc-thread perf/mstress
  *
  * The shortcut a student takes when the allocator does not hold up under real
  * programs: the functions keep their names, the memory comes from the C
