@@ -104,15 +104,16 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static void discover_corpus(void)
+/* The NAME.patch files of dir (below grader/tests/), with their headers read. */
+static int discover(const char *dir_name, hostile_t *into, int max)
 {
-    char *dir = xasprintf("%s/grader/tests/hostile", kit);
+    char *dir = xasprintf("%s/grader/tests/%s", kit, dir_name);
     struct dirent **list;
-    int n = scandir(dir, &list, NULL, by_name);
+    int n = scandir(dir, &list, NULL, by_name), found = 0;
     for (int i = 0; i < n; i++) {
         const char *f = list[i]->d_name;
-        if (str_ends_with(f, ".patch") && ncorpus < 64) {
-            hostile_t *h = &corpus[ncorpus++];
+        if (str_ends_with(f, ".patch") && found < max) {
+            hostile_t *h = &into[found++];
             h->name = xstrndup(f, strlen(f) - 6);
             h->file = path_join(dir, f);
             h->score = -1;
@@ -126,6 +127,7 @@ static void discover_corpus(void)
     if (n >= 0)
         free(list);
     free(dir);
+    return found;
 }
 
 /* ---- the batch, run once ---- */
@@ -561,28 +563,6 @@ END_TEST
 static hostile_t preload_corpus[16];
 static int npreload;
 
-static void discover_preload(void)
-{
-    char *dir = xasprintf("%s/grader/tests/hostile/preload", kit);
-    struct dirent **list;
-    int n = scandir(dir, &list, NULL, by_name);
-    for (int i = 0; i < n; i++) {
-        const char *f = list[i]->d_name;
-        if (str_ends_with(f, ".patch") && npreload < 16) {
-            hostile_t *h = &preload_corpus[npreload++];
-            h->name = xstrndup(f, strlen(f) - 6);
-            h->file = path_join(dir, f);
-            char *text = read_file(h->file, NULL);
-            if (text != NULL)
-                read_expectations(h, text);
-            free(text);
-        }
-        free(list[i]);
-    }
-    if (n >= 0)
-        free(list);
-    free(dir);
-}
 
 START_TEST(hostile_preload_escape)
 {
@@ -646,8 +626,8 @@ TCase *hostile_tests(const char *root, bool fast)
 {
     kit = root;
     fast_mode = fast;
-    discover_corpus();
-    discover_preload();
+    ncorpus = discover("hostile", corpus, 64);
+    npreload = discover("hostile/preload", preload_corpus, 16);
     TCase *tc = tcase_create("hostile");
     tcase_set_timeout(tc, 60);
     tcase_add_unchecked_fixture(tc, batch_setup, NULL);
