@@ -211,6 +211,20 @@ bool check_ready(grading_t *g, check_t *c);
 /* The share of a perf check's points for a median speedup m: 0 at zero_at,
  * all at full_at, linear between. */
 double perf_fraction(double m, double zero_at, double full_at);
+/* A measure check's share for figure v; full_at may be below zero_at when less is better. */
+double measure_fraction(double v, double zero_at, double full_at);
+
+/* A perf check's score from n rounds of speedups (student and reference;
+ * both arrays are sorted in place). */
+typedef struct {
+    double m, mref;   /* median speedup of the student, of the reference */
+    double lo, hi;    /* the student's slowest and fastest round */
+    double bar, zero; /* all points at bar, none at zero: full_at and zero_at, or lowered */
+    bool lowered;     /* the bar is reference_share of the reference's speedup */
+    double frac;      /* the share of the points earned */
+} perf_score_t;
+perf_score_t perf_score(double *ratio, double *ref_ratio, size_t n, double full_at, double zero_at,
+                        double share);
 
 /* ---- the command line's options for one grading ---- */
 

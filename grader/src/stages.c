@@ -1464,14 +1464,6 @@ static double bench_once(grading_t *g, check_t *c, const char *binary, const cha
     return ns;
 }
 
-double perf_fraction(double m, double zero_at, double full_at)
-{
-    if (full_at <= zero_at)
-        return m >= full_at ? 1 : 0;
-    double f = (m - zero_at) / (full_at - zero_at);
-    return f < 0 ? 0 : f > 1 ? 1 : f;
-}
-
 void stage_perf(grading_t *g)
 {
     exercise_t *ex = g->ex;
@@ -1517,33 +1509,19 @@ void stage_perf(grading_t *g)
         if (why != NULL) {
             check_fail(c, "%s", why);
         } else {
-            double lo = ratio[0], hi = ratio[0];
-            for (int r = 1; r < done; r++) {
-                lo = ratio[r] < lo ? ratio[r] : lo;
-                hi = ratio[r] > hi ? ratio[r] : hi;
-            }
-            double m = median(ratio, (size_t)done), mref = median(ref_ratio, (size_t)done);
-            /* The bar is full_at, unless this machine (busy, or slower at
-             * threads than the one the bar was set on) lets even the reference
-             * reach less: then it is that share of the reference's own figure,
-             * measured in the same rounds. */
-            double share = c->reference_share;
-            double bar = full_at, zero = zero_at;
-            char *lowered = xstrdup("");
-            if (share > 0 && share * mref < full_at) {
-                bar = share * mref;
-                zero = zero_at < bar ? zero_at : bar / 2;
-                free(lowered);
-                lowered = xasprintf(" (%.1fx, lowered to %.0f%% of the reference's speedup here)",
-                                    full_at, share * 100);
-            }
-            double frac = perf_fraction(m, zero, bar);
+            perf_score_t s = perf_score(ratio, ref_ratio, (size_t)done, full_at, zero_at,
+                                        c->reference_share);
+            double m = s.m, frac = s.frac;
+            char *lowered = s.lowered ? xasprintf(" (%.1fx, lowered to %.0f%% of the reference's "
+                                                  "speedup here)",
+                                                  full_at, c->reference_share * 100)
+                                      : xstrdup("");
             const char *baseline = c->baseline_name;
             char *figures = xasprintf("%.2fx %s %s (median of %d rounds, %.2f-%.2f%s); "
                                       "the reference: %.2fx; full points at %.2fx%s, none at %.2fx",
                                       m, m >= 1 ? "faster than" : "as fast as",
-                                      baseline != NULL ? baseline : "malloc", done, lo, hi, early,
-                                      mref, bar, lowered, zero);
+                                      baseline != NULL ? baseline : "malloc", done, s.lo, s.hi, early,
+                                      s.mref, s.bar, lowered, s.zero);
             free(lowered);
             if (frac >= 1) {
                 check_pass(c, "%s", figures);
@@ -1626,8 +1604,7 @@ void stage_measure(grading_t *g)
         double ref = measure_once(g, c, c->program->binary[VARIANT_REFERENCE], metric, &ref_note, &why);
         if (why != NULL)
             die("the reference solution's %s failed: %s", c->id, why);
-        double frac = full_at >= zero_at ? perf_fraction(v, zero_at, full_at)
-                                         : perf_fraction(-v, -zero_at, -full_at);
+        double frac = measure_fraction(v, zero_at, full_at);
         char *text = xasprintf("%s %.3f (the reference: %.3f); full points at %.2f, none at %.2f%s%s",
                                metric, v, ref, full_at, zero_at, note != NULL ? "; " : "",
                                note != NULL ? note : "");

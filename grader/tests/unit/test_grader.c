@@ -680,6 +680,23 @@ START_TEST(perf_score_is_linear_between_bounds)
 }
 END_TEST
 
+/* The bar comes down to reference_share of the reference's median when even
+ * the reference misses full_at; the student's spread is reported. */
+START_TEST(perf_score_lowers_the_bar_to_the_reference)
+{
+    double ratio[] = {3, 1, 1.25}, ref[] = {2, 1.8, 2.2};
+    perf_score_t s = perf_score(ratio, ref, 3, 4.0, 1.0, 0.75);
+    ck_assert(s.lowered);
+    ck_assert_msg(s.bar == 1.5 && s.zero == 1.0 && s.m == 1.25 && s.lo == 1 && s.hi == 3,
+                  "bar %g zero %g m %g lo %g hi %g", s.bar, s.zero, s.m, s.lo, s.hi);
+    ck_assert_msg(s.frac == 0.5, "half way from 1.0 to 1.5: %g", s.frac);
+    double again[] = {3, 3, 3}, fast_ref[] = {5, 5, 5};
+    s = perf_score(again, fast_ref, 3, 2.0, 1.0, 0.75);
+    ck_assert(!s.lowered && s.bar == 2.0 && s.frac == 1);
+    ck_assert(measure_fraction(0.5, 1.0, 0.0) == 0.5); /* less is better */
+}
+END_TEST
+
 START_TEST(json_report_has_gradescope_fields)
 {
     exercise_t ex;
@@ -807,6 +824,7 @@ int main(int argc, char **argv)
         {"diag", valgrind_fatal_signal},
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
+        {"report", perf_score_lowers_the_bar_to_the_reference},
         {"report", json_report_has_gradescope_fields},
         {"report", ci_reports_junit_and_tap},
     };
