@@ -196,6 +196,9 @@ void stage_measure(grading_t *g);  /* a figure (utilization...) scored between b
 void stage_perf(grading_t *g);
 void stage_bonus(grading_t *g); /* like tests, for bonus probes, after everything else */
 
+/* memcheck's command line, before the program and its log file (stages.c). */
+extern const char *const memcheck_args[];
+
 /* Creates a scratch directory under the run's workdir, owned by the sandbox
  * user so that the processes it runs can write there. */
 void sandbox_mkdir(const grading_t *g, const char *path);

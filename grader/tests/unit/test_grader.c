@@ -336,6 +336,40 @@ START_TEST(run_bubblewrap_isolates)
 }
 END_TEST
 
+/* A crash at the first instruction of a student's function is placed in that
+ * function, not in the kit's caller that memcheck translated it into. */
+START_TEST(memcheck_places_a_crash_at_the_first_instruction)
+{
+    char dir[] = "/tmp/alab-vgchase-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    const char *stu = "#include <stddef.h>\nsize_t first_insn(size_t *p) { return *p; }\n";
+    const char *kit = "#include <stdio.h>\n#include <stddef.h>\nsize_t first_insn(size_t *p);\n"
+                      "int main(void) { size_t *volatile q = NULL; printf(\"%zu\", first_insn(q)); "
+                      "return 0; }\n";
+    char *stu_c = path_join(dir, "stu.c"), *kit_c = path_join(dir, "kit.c");
+    ck_assert(write_file_atomic(stu_c, stu, strlen(stu)) && write_file_atomic(kit_c, kit, strlen(kit)));
+    char *cmd = xasprintf("cd %s && gcc -O2 -g -c stu.c kit.c && gcc -o t stu.o kit.o", dir);
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+    strbuf_t line = {0};
+    for (size_t i = 0; memcheck_args[i] != NULL; i++)
+        sb_printf(&line, "%s ", memcheck_args[i]);
+    sb_printf(&line, "--log-file=%s/vg.log %s/t >/dev/null 2>&1", dir, dir);
+    ck_assert(system(line.s) != -1);
+    char *log_path = path_join(dir, "vg.log"), *log = read_file(log_path, NULL);
+    const char *at = log != NULL ? strstr(log, "at 0x") : NULL; /* the crash's top frame */
+    ck_assert_msg(at != NULL && strncmp(strstr(at, ": ") + 2, "first_insn (", 12) == 0 &&
+                      strstr(at, "stu.c:2)") != NULL,
+                  "memcheck did not place the crash in first_insn:\n%s", log ? log : "(no log)");
+    free(log);
+    free(log_path);
+    free(line.s);
+    free(cmd);
+    free(stu_c);
+    free(kit_c);
+    rm_rf(dir);
+}
+END_TEST
+
 /* A preloaded library is loaded by the sandboxed program only, never by
  * bubblewrap (not setuid on Debian, so it honours LD_PRELOAD and would run the
  * library's code before it has unshared anything). The library notes the
@@ -822,6 +856,7 @@ int main(int argc, char **argv)
         {"diag", valgrind_use_after_free_and_leak},
         {"diag", valgrind_library_top_frame},
         {"diag", valgrind_fatal_signal},
+        {"diag", memcheck_places_a_crash_at_the_first_instruction},
         {"diag", compiler_error_names_the_line},
         {"report", perf_score_is_linear_between_bounds},
         {"report", perf_score_lowers_the_bar_to_the_reference},
