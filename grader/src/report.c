@@ -9,6 +9,26 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Points as a person reads them: at most two decimals, no trailing zeros
+ * (2.67746 -> "2.68", 3 -> "3"). The JSON keeps the exact figure. */
+typedef struct {
+    char s[32];
+} points_text_t;
+
+static points_text_t points_text(double x)
+{
+    points_text_t t;
+    snprintf(t.s, sizeof t.s, "%.2f", x);
+    char *end = t.s + strlen(t.s) - 1;
+    while (*end == '0')
+        *end-- = '\0';
+    if (*end == '.')
+        *end = '\0';
+    if (strcmp(t.s, "-0") == 0)
+        strcpy(t.s, "0");
+    return t;
+}
+
 bool check_is_graded(const check_t *c)
 {
     return c->program == NULL || c->program->available;
@@ -99,11 +119,11 @@ void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color)
                           : c->status == CHECK_FAIL && !c->bonus ? red
                                                                  : dim;
         const char *word = c->bonus && c->status == CHECK_FAIL ? "no" : status_word(c->status);
-        char pts[32];
+        char pts[80];
         if (c->bonus)
-            snprintf(pts, sizeof pts, "+%g bonus", c->score);
+            snprintf(pts, sizeof pts, "+%s bonus", points_text(c->score).s);
         else
-            snprintf(pts, sizeof pts, "%g/%g", c->score, c->points);
+            snprintf(pts, sizeof pts, "%s/%s", points_text(c->score).s, points_text(c->points).s);
         fprintf(out, "  %-26s %s%-6s%s %9s  %s\n", c->id, col, word, off, pts, c->title);
         if (c->status != CHECK_PASS && c->message != NULL) {
             print_wrapped(out, c->message, 6, 90);
@@ -117,9 +137,9 @@ void report_terminal(const grading_t *g, double elapsed, FILE *out, bool color)
     }
     double max, bonus, score = grading_score(ex, &max, &bonus);
     bool ok = grading_all_passed(ex);
-    fprintf(out, "\n  %stotal %g/%g%s", bold, score, max, off);
+    fprintf(out, "\n  %stotal %s/%s%s", bold, points_text(score).s, points_text(max).s, off);
     if (bonus > 0)
-        fprintf(out, " (+%g bonus)", bonus);
+        fprintf(out, " (+%s bonus)", points_text(bonus).s);
     fprintf(out, "   %s\n", ok ? "every check passed" : "some checks did not pass");
     if (g->flags.n > 0) {
         fprintf(out, "  what happened:");
