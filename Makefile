@@ -3,7 +3,7 @@
 #   make check EX=06 [SRC=dir] [JSON=report.json]   grade an exercise (work/exNN by default)
 #        [FORMAT=table|json|junit|tap]               what to print (CI systems read junit or tap)
 #   make start EX=06                                copy the skeleton to work/ex06
-#   make hint EX=06                                 the next hint of the walkthrough
+#   make hint EX=06 [N=3]                           the next hint of the walkthrough (or hint N)
 #   make bench EX=05 [SRC=dir]                      run the exercise's benchmark on your code
 #   make list                                       the exercises
 #   make batch EX=06 SUBMISSIONS=dir OUT=dir        grade every submission in dir (folders or
@@ -44,7 +44,7 @@ LAB_CMD_check = scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)
 LAB_CMD_batch = scripts/lab batch '$(EX)' '$(SUBMISSIONS)' '$(OUT)' --jobs '$(or $(JOBS),0)' \
 	--timeout-scale '$(or $(TIMEOUT_SCALE),1)' $(GRADE_FLAGS)
 LAB_CMD_bench = scripts/lab bench '$(EX)' '$(SRC)'
-LAB_CMD_hint = scripts/lab hint '$(EX)' '$(SRC)'
+LAB_CMD_hint = scripts/lab hint '$(EX)' '$(SRC)' '$(N)'
 LAB_CMD_start = scripts/lab start '$(EX)'
 LAB_CMD_list = scripts/lab list
 LAB_CMD_handout = $(FULL_KIT) scripts/handout

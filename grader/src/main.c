@@ -38,7 +38,8 @@ static const char usage[] =
     "                      [--timeout-scale F] [--hide DIR]... [--stage-lock FILE]\n"
     "       grade batch EX --submissions DIR --out DIR [--jobs N] [--seed N] [--skip STAGES]\n"
     "                      [--timeout-scale F]\n"
-    "       grade start EX | grade hint|bench EX [--src DIR] | grade list | grade resolve|files EX\n";
+    "       grade start EX | grade hint EX [--src DIR] [--hint N] | grade bench EX [--src DIR]\n"
+    "       grade list | grade resolve|files EX\n";
 
 /* The kit's root: --root, $ALAB_ROOT, or the directory above build/grade. */
 static char *find_root(const char *given)
@@ -163,7 +164,9 @@ static int cmd_start(const char *root, const char *spec)
 
 /* Hints are "## Hint N: title" sections of the walkthrough; the number already
  * shown is kept in <src>/.hints-seen. */
-static int cmd_hint(const char *root, const char *spec, const char *src_given)
+/* The next hint not yet seen, or hint `number` (from 1) when given; either
+ * way the hints up to it count as seen. */
+static int cmd_hint(const char *root, const char *spec, const char *src_given, size_t number)
 {
     exercise_t ex;
     char *dir = resolve_exercise(root, spec);
@@ -194,6 +197,10 @@ static int cmd_hint(const char *root, const char *spec, const char *src_given)
     char *seen_text = read_file(state, NULL);
     size_t seen = seen_text != NULL ? (size_t)atoi(seen_text) : 0;
     const char *rel = ex.walkthrough + strlen(root) + 1;
+    if (number > hints.n)
+        die("exercise %s has %zu hints; N=%zu is not one of them", ex.id, hints.n, number);
+    if (number > 0)
+        seen = number - 1;
     if (seen >= hints.n) {
         printf("You have seen all %zu hints of exercise %s; they are all in %s.\n", hints.n, ex.id, rel);
         printf("(To see them again from the start: rm %s)\n", state);
@@ -550,10 +557,11 @@ int main(int argc, char **argv)
         {"hide", required_argument, 0, 'H'},        {"stage-lock", required_argument, 0, 'L'},
         {"submissions", required_argument, 0, 'B'}, {"out", required_argument, 0, 'O'},
         {"jobs", required_argument, 0, 'J'},        {"src-name", required_argument, 0, 'N'},
-        {"help", no_argument, 0, 'h'},
+        {"hint", required_argument, 0, 'n'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     check_opts_t co = {.format = "table", .seed = 1, .time_scale = 1};
     const char *root_given = NULL, *submissions = NULL, *out = NULL;
+    long hint_number = 0; /* grade hint --hint N: that hint, whatever was seen */
     int jobs = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -614,6 +622,11 @@ int main(int argc, char **argv)
             if (*end != '\0' || jobs < 0 || jobs > 64)
                 die("--jobs %s: a number from 1 to 64 (0: one per CPU)", optarg);
             break;
+        case 'n':
+            hint_number = strtol(optarg, &end, 10);
+            if (*end != '\0' || hint_number < 1 || hint_number > 99)
+                die("N=%s: the number of a hint, from 1", optarg);
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -645,7 +658,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "start") == 0)
         return cmd_start(root, ex);
     if (strcmp(cmd, "hint") == 0)
-        return cmd_hint(root, ex, co.src);
+        return cmd_hint(root, ex, co.src, (size_t)hint_number);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(root, ex, co.src);
     if (strcmp(cmd, "resolve") == 0 || strcmp(cmd, "files") == 0)
