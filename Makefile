@@ -2,6 +2,7 @@
 #
 #   make check EX=06 [SRC=dir] [JSON=report.json]   grade an exercise (work/exNN by default)
 #        [FORMAT=table|json|junit|tap]               what to print (CI systems read junit or tap)
+#        [ONLY=perf|"tests/basic perf/seed"]          only these checks or stages, and what they need
 #   make start EX=06                                copy the skeleton to work/ex06
 #   make hint EX=06 [N=3]                           the next hint of the walkthrough (or hint N)
 #   make bench EX=05 [SRC=dir]                      run the exercise's benchmark on your code
@@ -40,7 +41,7 @@ FULL_KIT = $(if $(wildcard .handout),{ echo "$@: this is a student's handout; th
 # What it prints goes to make's own standard output; where this user cannot
 # open that (su into a pipe that root owns), to make's standard error, which
 # the shell already holds: never a path it would have to open.
-LAB_CMD_check = scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' $(GRADE_FLAGS)
+LAB_CMD_check = scripts/lab check '$(EX)' '$(SRC)' '$(JSON)' --format '$(FORMAT)' --only '$(ONLY)' $(GRADE_FLAGS)
 LAB_CMD_batch = scripts/lab batch '$(EX)' '$(SUBMISSIONS)' '$(OUT)' --jobs '$(or $(JOBS),0)' \
 	--timeout-scale '$(or $(TIMEOUT_SCALE),1)' $(GRADE_FLAGS)
 LAB_CMD_bench = scripts/lab bench '$(EX)' '$(SRC)'

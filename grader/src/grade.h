@@ -233,6 +233,7 @@ perf_score_t perf_score(double *ratio, double *ref_ratio, size_t n, double full_
 
 typedef struct {
     const char *src, *json, *format, *skip;
+    const char *only;         /* checks or stages to grade, with what they depend on (ONLY=) */
     const char *report;       /* also write the terminal report (no colour) to this file */
     const char *src_name;     /* how reports name the student's directory (default: --src) */
     const char *stage_lock;   /* a batch's lock file: perf stages run alone */

@@ -35,7 +35,7 @@
 static const char usage[] =
     "usage: grade check EX [--src DIR] [--json FILE] [--format table|json|junit|tap] [--seed N]\n"
     "                      [--skip STAGES] [--keep] [--quiet] [--report FILE]\n"
-    "                      [--timeout-scale F] [--hide DIR]... [--stage-lock FILE]\n"
+    "                      [--timeout-scale F] [--hide DIR]... [--stage-lock FILE] [--only CHECKS]\n"
     "       grade batch EX --submissions DIR --out DIR [--jobs N] [--seed N] [--skip STAGES]\n"
     "                      [--timeout-scale F]\n"
     "       grade start EX | grade hint EX [--src DIR] [--hint N] | grade bench EX [--src DIR]\n"
@@ -367,6 +367,46 @@ static bool stage_has_work(const grading_t *g, int s)
     return false;
 }
 
+/* Marks check c and everything it depends on as wanted. */
+static void want_with_depends(exercise_t *ex, check_t *c, bool *wanted)
+{
+    size_t i = (size_t)(c - ex->checks);
+    if (wanted[i])
+        return;
+    wanted[i] = true;
+    for (size_t k = 0; k < c->depends.n; k++)
+        want_with_depends(ex, exercise_check(ex, c->depends.v[k]), wanted);
+}
+
+/* ONLY=perf or ONLY="tests/basic perf/seed": the checks named (a stage names
+ * all of its checks), what they depend on, and the build; the rest is skipped
+ * before anything is built, so a student's speed loop costs what it needs. */
+static void keep_only(exercise_t *ex, const char *only)
+{
+    bool *wanted = calloc(ex->nchecks, sizeof *wanted);
+    char *words = str_replace_all(only, ",", " ");
+    strvec_t names = {0};
+    sv_push_words(&names, words);
+    for (size_t n = 0; n < names.n; n++) {
+        int stage = stage_find(names.v[n]);
+        bool found = false;
+        for (size_t i = 0; i < ex->nchecks; i++)
+            if ((int)ex->checks[i].stage == stage || strcmp(ex->checks[i].id, names.v[n]) == 0) {
+                want_with_depends(ex, &ex->checks[i], wanted);
+                found = true;
+            }
+        if (!found)
+            die("ONLY=%s: exercise %s has no check or stage '%s' (make check lists the checks)",
+                only, ex->id, names.v[n]);
+    }
+    for (size_t i = 0; i < ex->nchecks; i++)
+        if (!wanted[i] && ex->checks[i].stage != STAGE_BUILD)
+            check_skip(&ex->checks[i], "not run: ONLY=%s asked for other checks", only);
+    sv_free(&names);
+    free(words);
+    free(wanted);
+}
+
 static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
 {
     const char *src_given = o->src, *json_path = o->json, *format = o->format, *skip = o->skip;
@@ -396,6 +436,8 @@ static int cmd_check(const char *root, const char *spec, const check_opts_t *o)
         }
         sv_free(&names);
     }
+    if (o->only != NULL)
+        keep_only(&ex, o->only);
     g.have_clang = command_exists("clang");
     g.have_valgrind = command_exists("valgrind");
     if (src_given != NULL) {
@@ -557,7 +599,7 @@ int main(int argc, char **argv)
         {"hide", required_argument, 0, 'H'},        {"stage-lock", required_argument, 0, 'L'},
         {"submissions", required_argument, 0, 'B'}, {"out", required_argument, 0, 'O'},
         {"jobs", required_argument, 0, 'J'},        {"src-name", required_argument, 0, 'N'},
-        {"hint", required_argument, 0, 'n'},        {"help", no_argument, 0, 'h'},
+        {"hint", required_argument, 0, 'n'},        {"only", required_argument, 0, 'o'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     check_opts_t co = {.format = "table", .seed = 1, .time_scale = 1};
     const char *root_given = NULL, *submissions = NULL, *out = NULL;
@@ -621,6 +663,10 @@ int main(int argc, char **argv)
             jobs = (int)strtol(optarg, &end, 10);
             if (*end != '\0' || jobs < 0 || jobs > 64)
                 die("--jobs %s: a number from 1 to 64 (0: one per CPU)", optarg);
+            break;
+        case 'o':
+            if (optarg[0] != '\0')
+                co.only = optarg;
             break;
         case 'n':
             hint_number = strtol(optarg, &end, 10);

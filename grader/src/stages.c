@@ -318,8 +318,8 @@ static void plan_builds(grading_t *g)
     for (size_t i = 0; i < ex->nchecks; i++) {
         check_t *c = &ex->checks[i];
         program_t *p = c->program;
-        if (p == NULL || !p->available || g->skip[c->stage])
-            continue;
+        if (p == NULL || !p->available || g->skip[c->stage] || c->status != CHECK_PENDING)
+            continue; /* skipped (--skip, ONLY=) or already judged: nothing to build for it */
         for (int v = 0; v < NVARIANTS; v++)
             p->wanted[v] |= (stage_table[c->stage].builds & (1u << v)) != 0;
     }
