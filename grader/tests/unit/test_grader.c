@@ -116,6 +116,41 @@ START_TEST(manifest_rejects_later_dependency)
 }
 END_TEST
 
+/* ONLY=tests/lifo grades that check (and the build), skips the rest with the
+ * reason, and builds nothing the others need. */
+START_TEST(only_grades_the_checks_named)
+{
+    char out[] = "/tmp/alab-only-XXXXXX";
+    ck_assert(mkdtemp(out) != NULL);
+    char *json = path_join(out, "r.json");
+    char *cmd = xasprintf("'%s/build/grade' check 04 --src '%s/solutions/ex04' --only tests/lifo "
+                          "--json '%s' --quiet >/dev/null 2>&1",
+                          kit_root, kit_root, json);
+    int rc = system(cmd);
+    ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "status %d", WEXITSTATUS(rc));
+    json_t *r = json_load_file(json, 0, NULL), *t;
+    ck_assert(r != NULL);
+    size_t i, passed = 0;
+    json_array_foreach(json_object_get(r, "tests"), i, t) {
+        const char *id = json_string_value(json_object_get(t, "check"));
+        const char *res = json_string_value(json_object_get(t, "result"));
+        const char *msg = json_string_value(json_object_get(t, "output"));
+        if (strcmp(id, "tests/lifo") == 0 || strcmp(id, "build") == 0) {
+            ck_assert_msg(strcmp(res, "pass") == 0, "%s: %s", id, res);
+            passed++;
+        } else {
+            ck_assert_msg(strcmp(res, "skip") == 0 && strstr(msg, "ONLY=tests/lifo") != NULL,
+                          "%s was graded (%s: %s)", id, res, msg);
+        }
+    }
+    ck_assert_int_eq(passed, 2);
+    json_decref(r);
+    rm_rf(out);
+    free(cmd);
+    free(json);
+}
+END_TEST
+
 START_TEST(too_few_cpus_skips_with_reason)
 {
     exercise_t ex;
@@ -849,6 +884,7 @@ int main(int argc, char **argv)
         {"isolation", run_bubblewrap_isolates},
         {"isolation", run_preload_reaches_only_the_sandboxed_program},
         {"isolation", kit_view_copies_a_closed_kit},
+        {"front-door", only_grades_the_checks_named},
         {"isolation", run_cgroup_caps_memory_and_processes},
         {"diag", tsan_report_names_both_accesses},
         {"diag", asan_and_ubsan_reports},
